@@ -1,0 +1,52 @@
+# credserver: the two commands are `make demo` and `make test`; both install
+# what they need (scripts/install-peers.sh is idempotent).
+SHELL := /bin/bash
+GO ?= go
+PEERS_DIR ?= $(HOME)/.cache/credserver-peers
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(PEERS_DIR)/bin/staticcheck-$(STATICCHECK_VERSION)
+export CREDSERVER_PEERS_DIR := $(PEERS_DIR)
+
+.PHONY: all build peers test unit lint demo fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+peers:
+	bash scripts/install-peers.sh
+
+$(STATICCHECK):
+	mkdir -p $(PEERS_DIR)/bin
+	GOBIN=$(PEERS_DIR)/bin/.staticcheck $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(PEERS_DIR)/bin/.staticcheck/staticcheck $@
+
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+# Everything: lint, then all tests (unit, fuzz seeds, integration against the
+# real peers) with the race detector.
+test: peers lint
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+# Unit tests only, no peers needed (integration tests skip without CI set).
+unit:
+	$(GO) test -count=1 ./...
+
+demo: peers
+	$(GO) run ./tools/demo
+
+# A short run of every fuzz target.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

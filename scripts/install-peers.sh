@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# install-peers.sh: installs the real peers the demo and the integration tests
+# talk to. Idempotent: every step checks first, so a second run is quick.
+#
+#   Debian: jupyterhub (3.x), awscli, python3-boto3, git, wrk
+#   MinIO:  built with `go install` at the pinned version, kept in
+#           $CREDSERVER_PEERS_DIR (default ~/.cache/credserver-peers) so a
+#           fresh clone on the same machine does not rebuild it.
+#
+# It prints the directory holding the peer binaries on its last line.
+set -euo pipefail
+
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+PEERS_DIR=${CREDSERVER_PEERS_DIR:-$HOME/.cache/credserver-peers}
+mkdir -p "$PEERS_DIR/bin"
+
+log() { printf 'install-peers: %s\n' "$*" >&2; }
+
+need_apt=()
+for pkg in jupyterhub awscli python3-boto3 git wrk; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    need_apt+=("$pkg")
+  fi
+done
+if ((${#need_apt[@]})); then
+  log "installing Debian packages: ${need_apt[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >&2
+fi
+
+stamp="$PEERS_DIR/bin/.minio-version"
+if [ ! -x "$PEERS_DIR/bin/minio" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$MINIO_VERSION" ]; then
+  log "building MinIO $MINIO_VERSION (first build takes several minutes)"
+  GOBIN="$PEERS_DIR/bin" GOFLAGS=-buildvcs=false go install "github.com/minio/minio@$MINIO_VERSION" >&2
+  echo "$MINIO_VERSION" >"$stamp"
+fi
+
+echo "$PEERS_DIR/bin"
