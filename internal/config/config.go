@@ -1,0 +1,181 @@
+package config
+
+// Config is the whole configuration file. After [Parse] or [Load] returns
+// it, defaults are filled in and every field has passed validation.
+type Config struct {
+	// Listen is the address the API listens on, host:port.
+	// Default "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// BasePath is the path prefix every API route lives under, e.g.
+	// "/services/credserver" behind the hub's proxy. It is "" or starts
+	// with "/" and has no trailing "/"; "/" is normalised to "".
+	BasePath string `yaml:"base_path"`
+	// MetricsListen, when set, serves /metrics on this separate host:port
+	// instead of on Listen.
+	MetricsListen string `yaml:"metrics_listen"`
+	// Hub says how to reach JupyterHub to identify callers.
+	Hub Hub `yaml:"hub"`
+	// Store is the durable state (GitHub links).
+	Store Store `yaml:"store"`
+	// Providers are the upstream credential issuers, by a name that grants
+	// refer to.
+	Providers map[string]Provider `yaml:"providers"`
+	// Grants are the named things users may ask for, in file order.
+	Grants []Grant `yaml:"grants"`
+
+	// lines maps key paths such as "grants[1].access" to their line in
+	// the file; nil for a Config built in code.
+	lines lineIndex
+}
+
+// Hub configures the identity lookup against JupyterHub.
+type Hub struct {
+	// APIURL is the hub's REST API base, an absolute http(s) URL such as
+	// "http://127.0.0.1:8081/hub/api", without a trailing "/". Required.
+	APIURL string `yaml:"api_url"`
+	// CacheTTL is how long a positive token lookup is reused. A revoked
+	// hub token keeps working here for at most this long. Default 60s.
+	CacheTTL Duration `yaml:"cache_ttl"`
+	// RequireScopes lists hub scopes every caller's token must carry,
+	// e.g. "custom:credserver:use". Empty means none.
+	RequireScopes []string `yaml:"require_scopes"`
+}
+
+// Store configures durable state.
+type Store struct {
+	// Driver is "sqlite" (default) or "postgres".
+	Driver string `yaml:"driver"`
+	// DSN is the SQLite file or the PostgreSQL connection string. It may
+	// hold a password, so it never appears in an error message.
+	DSN string `yaml:"dsn"`
+	// EncryptionKeyFile names the file holding the key that encrypts
+	// stored GitHub refresh tokens. Required when a github grant has
+	// mode "user".
+	EncryptionKeyFile string `yaml:"encryption_key_file"`
+}
+
+// Provider types, the values of Provider.Type.
+const (
+	TypeAWS    = "aws"
+	TypeGCS    = "gcs"
+	TypeAzure  = "azure"
+	TypeGitHub = "github"
+)
+
+// Provider is one upstream credential issuer. It holds the union of the
+// keys of all provider types; validation rejects a key set on a type it
+// does not apply to.
+type Provider struct {
+	// Type is one of aws, gcs, azure, github.
+	Type string `yaml:"type"`
+
+	// Region is the AWS region STS and S3 are used in (aws).
+	Region string `yaml:"region"`
+	// RoleARN is the role AssumeRole is called on (aws).
+	RoleARN string `yaml:"role_arn"`
+	// STSEndpoint overrides the STS URL, for S3-compatible stores (aws).
+	STSEndpoint string `yaml:"sts_endpoint"`
+	// S3Endpoint is the S3 URL told to clients, for S3-compatible stores
+	// (aws).
+	S3Endpoint string `yaml:"s3_endpoint"`
+
+	// CredentialsFile is a service-account JSON key; empty means
+	// Application Default Credentials (gcs).
+	CredentialsFile string `yaml:"credentials_file"`
+
+	// AccountName is the storage account (azure). Required.
+	AccountName string `yaml:"account_name"`
+	// AccountKeyFile names the file holding the account key SAS tokens
+	// are signed with (azure). Required.
+	AccountKeyFile string `yaml:"account_key_file"`
+	// BlobEndpoint is the blob service URL (azure). Default
+	// "https://<account_name>.blob.core.windows.net".
+	BlobEndpoint string `yaml:"blob_endpoint"`
+	// HierarchicalNamespace says the account has ADLS Gen2 directories,
+	// so a SAS can be narrowed to a prefix (azure).
+	HierarchicalNamespace bool `yaml:"hierarchical_namespace"`
+
+	// AppID is the GitHub App id; required for installation grants
+	// (github).
+	AppID int64 `yaml:"app_id"`
+	// ClientID is the GitHub App's OAuth client id; required for user
+	// grants (github).
+	ClientID string `yaml:"client_id"`
+	// PrivateKeyFile names the App's PEM private key; required for
+	// installation grants (github).
+	PrivateKeyFile string `yaml:"private_key_file"`
+	// ClientSecretFile names the file holding the App's client secret;
+	// optional (github).
+	ClientSecretFile string `yaml:"client_secret_file"`
+	// APIURL is the GitHub REST API base (github). Default
+	// "https://api.github.com".
+	APIURL string `yaml:"api_url"`
+	// WebURL is the GitHub web base, used for the device flow (github).
+	// Default "https://github.com".
+	WebURL string `yaml:"web_url"`
+
+	// Line is the line of the provider's name in the file, 0 when the
+	// Config was built in code.
+	Line int `yaml:"-"`
+}
+
+// Access values of Grant.Access.
+const (
+	AccessRead      = "read"
+	AccessReadWrite = "readwrite"
+)
+
+// Grant is one named thing users may ask for.
+type Grant struct {
+	// Name identifies the grant in the API; unique, matching
+	// ^[a-z0-9][a-z0-9_-]{0,62}$.
+	Name string `yaml:"name"`
+	// Provider is a key of Config.Providers.
+	Provider string `yaml:"provider"`
+	// Bucket is the bucket (aws, gcs).
+	Bucket string `yaml:"bucket"`
+	// Container is the container (azure); it may contain "{user}".
+	Container string `yaml:"container"`
+	// Prefix is the object prefix template: "" (whole bucket) or ending
+	// in "/", with {user} and {group} only as whole path segments.
+	Prefix string `yaml:"prefix"`
+	// Create asks for the container to be created on first use (azure).
+	Create bool `yaml:"create"`
+	// Access is the most a user may ask: "read" (default) or "readwrite".
+	// Empty for github grants, whose permissions decide.
+	Access string `yaml:"access"`
+	// DefaultDuration is the credential lifetime when the request names
+	// none. Default 1h (or MaxDuration if that is shorter).
+	DefaultDuration Duration `yaml:"default_duration"`
+	// MaxDuration is the longest lifetime a request may ask. Default 12h.
+	MaxDuration Duration `yaml:"max_duration"`
+	// Allow says who may use the grant; it must name someone.
+	Allow Allow `yaml:"allow"`
+	// When is an optional CEL condition on the request.
+	When string `yaml:"when"`
+
+	// Mode is "user" or "installation" (github).
+	Mode string `yaml:"mode"`
+	// Owner is the organisation or user owning the repositories
+	// (github installation).
+	Owner string `yaml:"owner"`
+	// Repositories are repository names or glob patterns under Owner
+	// (github installation).
+	Repositories []string `yaml:"repositories"`
+	// Permissions maps GitHub permission names to read, write or admin
+	// (github installation).
+	Permissions map[string]string `yaml:"permissions"`
+
+	// Line is the line of the grant in the file, for error messages; 0
+	// when the Config was built in code.
+	Line int `yaml:"-"`
+}
+
+// Allow lists who may use a grant: glob patterns (`*` and `?`) on user
+// names and on group names. A caller matching any one of them is allowed.
+type Allow struct {
+	// Users are patterns on the hub user name.
+	Users []string `yaml:"users"`
+	// Groups are patterns on the hub group names.
+	Groups []string `yaml:"groups"`
+}

@@ -1,0 +1,63 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/credserver/credserver/internal/config"
+	"github.com/credserver/credserver/internal/policy"
+)
+
+// FuzzParse: Parse never panics; every problem it reports is a
+// *config.Error; what it accepts passes Validate again, compiles, and
+// answers Decide without panicking.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	more, _ := filepath.Glob("testdata/*/*.yaml")
+	for _, file := range append(files, more...) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("hub: {api_url: 'http://h/'}\ngrants: [{name: a, provider: p, allow: {users: ['*']}}]\nproviders: {p: {type: gcs}}\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := config.Parse(data)
+		if err != nil {
+			var errs []error
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = j.Unwrap()
+			} else {
+				errs = []error{err}
+			}
+			for _, e := range errs {
+				var ce *config.Error
+				if !errors.As(e, &ce) {
+					t.Fatalf("problem %q (%T) is not a *config.Error", e, e)
+				}
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config Validate rejects: %v", err)
+		}
+		p, err := policy.Compile(cfg)
+		if err != nil {
+			t.Fatalf("Compile rejected a parsed config: %v", err)
+		}
+		users := []policy.User{{Name: "alice", Groups: []string{"staff", "team-a"}}, {Name: ".."}, {}}
+		for _, g := range cfg.Grants {
+			for _, u := range users {
+				_, _ = p.Decide(u, policy.Request{Grant: g.Name})
+				_, _ = p.Explain(u, g.Name)
+			}
+		}
+		for _, u := range users {
+			p.Grants(u)
+		}
+	})
+}

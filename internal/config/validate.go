@@ -1,0 +1,145 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults and limits.
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultCacheTTL        = 60 * time.Second
+	DefaultDefaultDuration = time.Hour
+	DefaultMaxDuration     = 12 * time.Hour
+	// MinDuration is the shortest credential lifetime: AWS STS refuses
+	// less than 900 seconds.
+	MinDuration = 15 * time.Minute
+	// MaxDuration is the longest credential lifetime any grant may allow.
+	MaxDuration = 12 * time.Hour
+	maxCacheTTL = time.Hour
+)
+
+// nameRE is what grant and provider names look like: they appear in URLs,
+// metric labels and audit lines.
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+var (
+	regionRE  = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+	accountRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
+)
+
+// applyDefaults fills in what the file may leave out. It runs before
+// Validate, which therefore sees the values the server will use.
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.BasePath == "/" {
+		c.BasePath = ""
+	}
+	c.Hub.APIURL = strings.TrimRight(c.Hub.APIURL, "/")
+	if c.Hub.CacheTTL == 0 {
+		c.Hub.CacheTTL = Duration(DefaultCacheTTL)
+	}
+	if c.Store.Driver == "" {
+		c.Store.Driver = "sqlite"
+	}
+	for name, p := range c.Providers {
+		switch p.Type {
+		case TypeAzure:
+			if p.BlobEndpoint == "" && p.AccountName != "" {
+				p.BlobEndpoint = "https://" + p.AccountName + ".blob.core.windows.net"
+			}
+		case TypeGitHub:
+			if p.APIURL == "" {
+				p.APIURL = "https://api.github.com"
+			}
+			if p.WebURL == "" {
+				p.WebURL = "https://github.com"
+			}
+		}
+		p.BlobEndpoint = strings.TrimRight(p.BlobEndpoint, "/")
+		p.APIURL = strings.TrimRight(p.APIURL, "/")
+		p.WebURL = strings.TrimRight(p.WebURL, "/")
+		c.Providers[name] = p
+	}
+	for i := range c.Grants {
+		g := &c.Grants[i]
+		if g.Access == "" && c.Providers[g.Provider].Type != TypeGitHub {
+			g.Access = AccessRead // least privilege
+		}
+		if g.MaxDuration == 0 {
+			g.MaxDuration = Duration(DefaultMaxDuration)
+		}
+		if g.DefaultDuration == 0 {
+			g.DefaultDuration = min(Duration(DefaultDefaultDuration), g.MaxDuration)
+		}
+	}
+}
+
+// validator collects problems with their lines.
+type validator struct {
+	lines lineIndex
+	errs  []*Error
+}
+
+// errorf records a problem about the key at path (e.g. "grants[1].access").
+func (v *validator) errorf(path, format string, args ...any) {
+	v.errs = append(v.errs, &Error{Line: v.lines.line(path), Msg: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks the cross-field rules and returns every problem found,
+// joined, each an *[Error] with its line when the Config came from a file.
+// Parse calls it; call it yourself on a Config built in code (with the
+// defaults filled in) — policy.Compile does.
+func (c *Config) Validate() error {
+	v := &validator{lines: c.lines}
+	v.top(c)
+	for _, name := range slices.Sorted(maps.Keys(c.Providers)) {
+		v.provider(name, c.Providers[name])
+	}
+	v.grants(c)
+	return joinErrors(v.errs)
+}
+
+func (v *validator) top(c *Config) {
+	if msg := checkHostPort(c.Listen); msg != "" {
+		v.errorf("listen", "listen %q: %s", c.Listen, msg)
+	}
+	if c.MetricsListen != "" {
+		if msg := checkHostPort(c.MetricsListen); msg != "" {
+			v.errorf("metrics_listen", "metrics_listen %q: %s", c.MetricsListen, msg)
+		} else if c.MetricsListen == c.Listen {
+			v.errorf("metrics_listen", "metrics_listen must differ from listen (leave it out to serve /metrics on listen)")
+		}
+	}
+	if msg := checkBasePath(c.BasePath); msg != "" {
+		v.errorf("base_path", "base_path %q: %s", c.BasePath, msg)
+	}
+	if c.Hub.APIURL == "" {
+		v.errorf("hub.api_url", "hub.api_url is required (the hub's REST API, e.g. http://127.0.0.1:8081/hub/api)")
+	} else if msg := checkURL(c.Hub.APIURL); msg != "" {
+		v.errorf("hub.api_url", "hub.api_url: %s", msg)
+	}
+	if ttl := time.Duration(c.Hub.CacheTTL); ttl < 0 || ttl > maxCacheTTL {
+		v.errorf("hub.cache_ttl", "hub.cache_ttl %s must be between 0s and %s (a revoked hub token keeps working for this long)", c.Hub.CacheTTL, Duration(maxCacheTTL))
+	}
+	for i, s := range c.Hub.RequireScopes {
+		if s == "" || strings.ContainsFunc(s, isSpaceOrControl) {
+			v.errorf(fmt.Sprintf("hub.require_scopes[%d]", i), "hub.require_scopes[%d] %q is not a scope name", i, s)
+		}
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Store.DSN == "" {
+			v.errorf("store.dsn", "store.dsn is required with driver postgres")
+		}
+	default:
+		v.errorf("store.driver", "store.driver %q must be sqlite or postgres", c.Store.Driver)
+	}
+}
