@@ -1,0 +1,116 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Authenticate resolves token to the identity of its owner.
+//
+// An answer may be up to CacheTTL old (NegativeTTL for a rejected token).
+// Concurrent calls for one token share one hub lookup; a caller whose ctx ends
+// first stops waiting and gets an error matching [ErrHubUnavailable] and
+// ctx.Err(), while the lookup goes on for the others. The returned slices
+// are fresh copies the caller may modify.
+func (h *Hub) Authenticate(ctx context.Context, token string) (Identity, error) {
+	if err := checkToken(token); err != nil {
+		return Identity{}, err
+	}
+	key := tokenKey(sha256.Sum256([]byte(token)))
+	if e, ok := h.cached(key); ok {
+		h.hits.Add(1)
+		return e.result()
+	}
+	h.misses.Add(1)
+	return h.join(ctx, key, token)
+}
+
+// join waits for the coalesced lookup of key, starting it if none runs. It is
+// apart from Authenticate so that the hit path allocates only the copies it
+// hands out (key escapes here).
+func (h *Hub) join(ctx context.Context, key tokenKey, token string) (Identity, error) {
+	if err := ctx.Err(); err != nil {
+		return Identity{}, fmt.Errorf("%w: %w", ErrHubUnavailable, err)
+	}
+	// led is written by whichever caller's function singleflight runs and
+	// read only after the result arrives on the channel, which orders the two.
+	led := false
+	ch := h.flight.DoChan(string(key[:]), func() (any, error) {
+		led = true
+		return h.lookup(ctx, key, token), nil
+	})
+	select {
+	case res := <-ch:
+		if !led {
+			h.coalesced.Add(1)
+		}
+		return res.Val.(cacheEntry).result()
+	case <-ctx.Done():
+		return Identity{}, fmt.Errorf("%w: stopped waiting for the hub: %w", ErrHubUnavailable, ctx.Err())
+	}
+}
+
+// Stats returns the cache counters. They are read one by one, so a snapshot
+// taken under load need not add up exactly.
+func (h *Hub) Stats() CacheStats {
+	return CacheStats{
+		Hits:          h.hits.Load(),
+		Misses:        h.misses.Load(),
+		Coalesced:     h.coalesced.Load(),
+		UpstreamCalls: h.upstream.Load(),
+		Entries:       h.cache.Len(),
+	}
+}
+
+// cached returns the unexpired entry for key, if any. Expired entries are
+// left for the next lookup to overwrite: removing one here could race with a
+// fresh Add and throw that away.
+func (h *Hub) cached(key tokenKey) (cacheEntry, bool) {
+	e, ok := h.cache.Get(key)
+	if !ok || !h.now().Before(e.expires) {
+		return cacheEntry{}, false
+	}
+	return e, true
+}
+
+// lookup runs once per coalesced group. It is detached from the cancellation
+// of the caller that started it (others may still be waiting) but keeps its
+// values, and is bounded by h.timeout instead.
+func (h *Hub) lookup(parent context.Context, key tokenKey, token string) cacheEntry {
+	// A group that finished between our cache miss and DoChan has filled the
+	// cache; asking the hub again would break "one token, one request".
+	if e, ok := h.cached(key); ok {
+		return e
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), h.timeout)
+	defer cancel()
+
+	id, err := h.fetch(ctx, token)
+	e := cacheEntry{id: id, err: err}
+	switch {
+	case err == nil:
+		e.expires = h.now().Add(h.ttl)
+	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrForbidden):
+		e.expires = h.now().Add(h.negTTL)
+	default:
+		// The hub's trouble, not the token's: the next call asks again.
+		return e
+	}
+	h.cache.Add(key, e)
+	return e
+}
+
+// result hands out an entry, copying the slices so that callers cannot
+// change what the cache holds for everyone else.
+func (e cacheEntry) result() (Identity, error) {
+	if e.err != nil {
+		return Identity{}, e.err
+	}
+	id := e.id
+	id.Groups = slices.Clone(id.Groups)
+	id.Scopes = slices.Clone(id.Scopes)
+	return id, nil
+}

@@ -1,0 +1,156 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// Defaults for HubConfig's zero values.
+const (
+	DefaultCacheTTL    = 60 * time.Second
+	DefaultNegativeTTL = 10 * time.Second
+	DefaultMaxEntries  = 100_000
+	DefaultTimeout     = 10 * time.Second
+)
+
+// HubConfig configures a [Hub]. Zero values take the documented defaults.
+type HubConfig struct {
+	// APIURL is the hub's REST API base, e.g. http://127.0.0.1:8081/hub/api
+	// (hub.api_url). Tokens are checked with GET {APIURL}/user.
+	APIURL string
+	// CacheTTL is how long an identity is reused without asking the hub
+	// again (hub.cache_ttl). A revoked token keeps working this long.
+	// Default 60s.
+	CacheTTL time.Duration
+	// NegativeTTL is how long an invalid or forbidden token is remembered.
+	// Default 10s.
+	NegativeTTL time.Duration
+	// MaxEntries bounds the number of cached tokens; the least recently used
+	// go first. Default 100,000.
+	MaxEntries int
+	// RequireScopes must all be among the token's scopes, compared exactly
+	// (hub.require_scopes, e.g. "custom:credserver:use").
+	RequireScopes []string
+	// Client sends the hub requests. Default: a client with a 10s timeout.
+	// The Hub uses a copy that never follows redirects.
+	Client *http.Client
+	// Timeout bounds one hub lookup, retry included. Lookups are shared by
+	// concurrent callers, so it is not any one caller's deadline: each
+	// caller's own ctx still limits how long that caller waits. Default 10s.
+	Timeout time.Duration
+	// Now is the clock for cache expiry. Default time.Now.
+	Now func() time.Time
+}
+
+// Hub is the [Authenticator] backed by JupyterHub's REST API, with a bounded
+// cache and coalescing of concurrent lookups (see the package comment). It is
+// safe for concurrent use. Create it with [NewHub].
+type Hub struct {
+	userURL       string
+	client        *http.Client
+	now           func() time.Time
+	ttl           time.Duration
+	negTTL        time.Duration
+	timeout       time.Duration
+	retryDelay    time.Duration
+	requireScopes []string
+
+	cache  *lru.Cache[tokenKey, cacheEntry]
+	flight singleflight.Group
+
+	hits, misses, coalesced, upstream atomic.Uint64
+}
+
+var _ Authenticator = (*Hub)(nil)
+
+// tokenKey is the SHA-256 of a token: what the cache and the coalescing key
+// on, so the raw token outlives no call.
+type tokenKey [sha256.Size]byte
+
+// cacheEntry is one hub answer: an identity or a cacheable error.
+type cacheEntry struct {
+	id      Identity
+	err     error
+	expires time.Time
+}
+
+// CacheStats are plain counters since the Hub was created.
+type CacheStats struct {
+	// Hits are calls answered from the cache, identities and errors alike.
+	Hits uint64
+	// Misses are calls that had to wait for a hub lookup.
+	Misses uint64
+	// Coalesced are misses answered by a lookup another call started.
+	Coalesced uint64
+	// UpstreamCalls are HTTP requests sent to the hub, retries included.
+	UpstreamCalls uint64
+	// Entries is the number of tokens cached now, expired ones included
+	// until they are evicted or replaced.
+	Entries int
+}
+
+// NewHub checks cfg, fills in defaults and returns a ready Hub.
+func NewHub(cfg HubConfig) (*Hub, error) {
+	u, err := url.Parse(cfg.APIURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("auth: hub api_url must be an absolute http(s) URL without query or fragment")
+	}
+	userURL := u.JoinPath("user").String()
+	for _, d := range []time.Duration{cfg.CacheTTL, cfg.NegativeTTL, cfg.Timeout} {
+		if d < 0 {
+			return nil, errors.New("auth: hub durations must not be negative")
+		}
+	}
+	if cfg.MaxEntries < 0 {
+		return nil, errors.New("auth: hub cache size must not be negative")
+	}
+	if slices.Contains(cfg.RequireScopes, "") {
+		return nil, errors.New("auth: hub require_scopes contains an empty scope")
+	}
+	client := &http.Client{Timeout: DefaultTimeout}
+	if cfg.Client != nil {
+		c := *cfg.Client
+		client = &c
+	}
+	// A redirect means api_url is wrong (often the login page); following
+	// it would send the token somewhere we were not told to.
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	h := &Hub{
+		userURL:       userURL,
+		client:        client,
+		now:           cfg.Now,
+		ttl:           orDefault(cfg.CacheTTL, DefaultCacheTTL),
+		negTTL:        orDefault(cfg.NegativeTTL, DefaultNegativeTTL),
+		timeout:       orDefault(cfg.Timeout, DefaultTimeout),
+		retryDelay:    100 * time.Millisecond,
+		requireScopes: slices.Clone(cfg.RequireScopes),
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.cache, err = lru.New[tokenKey, cacheEntry](orDefault(cfg.MaxEntries, DefaultMaxEntries))
+	if err != nil {
+		return nil, fmt.Errorf("auth: hub cache: %w", err)
+	}
+	return h, nil
+}
+
+// orDefault returns v, or def when v is the zero value.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
