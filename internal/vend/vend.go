@@ -1,0 +1,99 @@
+package vend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Request is what a provider is asked to issue. The policy has already
+// decided every field; a provider only translates it for its upstream.
+type Request struct {
+	// User is the raw hub username. Providers may use it for audit names
+	// (session names) only: it is never safe to put it into a policy or a
+	// path, which is what Prefixes are for.
+	User string
+	// Grant is the name of the admin-defined grant that allowed the request.
+	Grant string
+	// Access is "read" or "readwrite".
+	Access string
+	// Duration is the lifetime asked of the upstream.
+	Duration time.Duration
+	// Bucket is the bucket (or container) the credential is scoped to.
+	Bucket string
+	// Prefixes are the object-key prefixes the credential is scoped to. Each
+	// is "" (the whole bucket) or ends in "/"; the policy has already encoded
+	// any username inside them.
+	Prefixes []string
+	// Location is the URL the client is told to use, e.g. s3://bucket/alice/.
+	Location string
+}
+
+// Credentials is one issued credential.
+//
+// Values returned by a [Cache] are shared between callers and must be
+// treated as read-only.
+type Credentials struct {
+	// Expires is when the upstream says the credential stops working.
+	Expires time.Time
+	// KeyID is a non-secret identifier for the audit log (for AWS, the
+	// access key id); "" when the upstream has none.
+	KeyID string
+	// Body is the provider's JSON response object (field names from the
+	// public API), including the common fields grant, provider and
+	// expires_at. It holds secrets: never log it.
+	Body any
+}
+
+// Provider issues credentials from one upstream.
+//
+// Implementations must be safe for concurrent use. Errors from the upstream
+// are returned as *[UpstreamError]; a request the provider cannot express
+// (for example a policy over the upstream's size limit) returns an error
+// wrapping a sentinel such as [ErrPolicyTooLarge].
+type Provider interface {
+	Issue(ctx context.Context, req Request) (*Credentials, error)
+}
+
+// ErrPolicyTooLarge reports that the session policy generated for a request
+// exceeds the provider's limit. It is a configuration problem (too many
+// prefixes or very long ones), not a transient failure.
+var ErrPolicyTooLarge = errors.New("session policy too large")
+
+// UpstreamError reports that an upstream (STS, GitHub, ...) refused or
+// failed a request.
+//
+// Reason is safe to show a client: providers strip account ids, ARNs and
+// anything secret from it. Err is the original error, for logs only.
+type UpstreamError struct {
+	// Upstream names the service, e.g. "sts".
+	Upstream string
+	// Status is the upstream's HTTP status, 0 when no response arrived.
+	Status int
+	// Code is the upstream's error code (e.g. "AccessDenied"), "" when it
+	// sent none.
+	Code string
+	// Reason is a human sentence safe to show a client.
+	Reason string
+	// Err is the underlying error.
+	Err error
+}
+
+// Error describes the failure using only the client-safe fields, so that
+// printing it cannot leak what Err holds.
+func (e *UpstreamError) Error() string {
+	msg := e.Upstream + ": "
+	if e.Code != "" {
+		msg += e.Code + ": "
+	}
+	msg += e.Reason
+	if e.Status != 0 {
+		msg += fmt.Sprintf(" (HTTP %d)", e.Status)
+	}
+	return msg
+}
+
+// Unwrap returns the underlying error so errors.Is can see, for example,
+// context.DeadlineExceeded.
+func (e *UpstreamError) Unwrap() error { return e.Err }
