@@ -1,0 +1,140 @@
+// Package app wires credserver together from a loaded config: the hub
+// authenticator, the compiled policy, the credential providers and the HTTP
+// server. cmd/credserver, the integration tests and the demo all build the
+// server through Build, so what is tested is what runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/credserver/credserver/internal/auth"
+	"github.com/credserver/credserver/internal/config"
+	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/server"
+	"github.com/credserver/credserver/internal/vend"
+	"github.com/credserver/credserver/internal/vend/awssts"
+)
+
+// Version is the build's version, set with -ldflags "-X ...app.Version=v1".
+var Version = "dev"
+
+// Options carry what is not in the config file.
+type Options struct {
+	Logger *slog.Logger
+	// Audit receives the audit trail (JSON lines); nil discards it.
+	Audit io.Writer
+	// HubClient and STSClient are the outbound HTTP clients; nil uses defaults.
+	// Tests wrap their transports to count upstream calls.
+	HubClient *http.Client
+	STSClient *http.Client
+	// AWSCredentials overrides the AWS SDK's default credential chain.
+	AWSCredentials aws.CredentialsProvider
+	Now            func() time.Time
+}
+
+// Build turns a validated config into a ready server.
+func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	pol, err := policy.Compile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("compile policy: %w", err)
+	}
+	hub, err := auth.NewHub(auth.HubConfig{
+		APIURL:        cfg.Hub.APIURL,
+		CacheTTL:      time.Duration(cfg.Hub.CacheTTL),
+		RequireScopes: cfg.Hub.RequireScopes,
+		Client:        o.HubClient,
+		Now:           o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hub authenticator: %w", err)
+	}
+	providers, err := buildProviders(ctx, cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	return server.New(server.Options{BasePath: cfg.BasePath, Version: Version}, server.Deps{
+		Auth:      hub,
+		Policy:    pol,
+		Providers: providers,
+		Cache:     vend.NewCache(vend.CacheConfig{Now: o.Now}),
+		Logger:    o.Logger,
+		Audit:     o.Audit,
+		Now:       o.Now,
+	})
+}
+
+// buildProviders builds every provider a grant uses. A provider type this
+// version cannot vend for is an error at start, not a 500 at first use.
+func buildProviders(ctx context.Context, cfg *config.Config, o Options) (map[string]vend.Provider, error) {
+	used := map[string]bool{}
+	for _, g := range cfg.Grants {
+		used[g.Provider] = true
+	}
+	out := make(map[string]vend.Provider, len(used))
+	for name := range used {
+		pc := cfg.Providers[name]
+		switch pc.Type {
+		case "aws":
+			p, err := awssts.New(ctx, awssts.Config{
+				Region:      pc.Region,
+				RoleARN:     pc.RoleARN,
+				STSEndpoint: pc.STSEndpoint,
+				S3Endpoint:  pc.S3Endpoint,
+				Credentials: o.AWSCredentials,
+				HTTPClient:  o.STSClient,
+				Now:         o.Now,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("provider %q: %w", name, err)
+			}
+			out[name] = p
+		default:
+			return nil, fmt.Errorf("provider %q: type %q is not supported by this version of credserver", name, pc.Type)
+		}
+	}
+	return out, nil
+}
+
+// Serve serves h on ln until ctx is done, then shuts down gracefully: the
+// listener closes at once and in-flight requests get up to drain to finish.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, drain time.Duration) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Long enough for a slow STS call (the vend cache bounds those at 30s).
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "drain", drain)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

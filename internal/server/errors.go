@@ -1,0 +1,137 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/credserver/credserver/internal/auth"
+	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/vend"
+)
+
+// apiError is an error with everything a client may see. Msg is shown to the
+// client; Err is only logged.
+type apiError struct {
+	Status     int
+	Code       string
+	Msg        string
+	Err        error
+	RetryAfter int // seconds; 0 = no Retry-After header
+}
+
+func (e *apiError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Msg, e.Err)
+	}
+	return e.Msg
+}
+
+func (e *apiError) Unwrap() error { return e.Err }
+
+// errorBody is the contract's error shape: {"error": {"code", "message"}}.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// toAPIError maps any error from auth, policy or vend to what the client
+// sees. It is the only place that knows both domain errors and HTTP.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var reqErr *policy.RequestError
+	var upErr *vend.UpstreamError
+	switch {
+	case errors.Is(err, auth.ErrNoToken):
+		return &apiError{Status: http.StatusUnauthorized, Code: "missing_token",
+			Msg: "send your JupyterHub token in the header 'Authorization: token <token>'", Err: err}
+	case errors.Is(err, auth.ErrInvalidToken):
+		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
+			Msg: "the hub did not accept this token; it may have expired or been revoked", Err: err}
+	case errors.Is(err, auth.ErrForbidden):
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Msg: forbiddenMessage(err), Err: err}
+	case errors.Is(err, auth.ErrHubUnavailable):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "hub_unavailable",
+			Msg: "the JupyterHub API is not answering; try again shortly", Err: err, RetryAfter: 5}
+	case errors.Is(err, auth.ErrHubMisconfigured):
+		return &apiError{Status: http.StatusBadGateway, Code: "hub_misconfigured",
+			Msg: "the JupyterHub API answered unexpectedly; ask your hub admin to check hub.api_url", Err: err}
+	case errors.Is(err, policy.ErrUnknownGrant):
+		return &apiError{Status: http.StatusNotFound, Code: "unknown_grant",
+			Msg: "no such grant; run 'credctl whoami' to list the grants you may use", Err: err}
+	case errors.Is(err, policy.ErrNotAllowed):
+		return &apiError{Status: http.StatusForbidden, Code: "not_allowed",
+			Msg: "the hub policy does not give you this grant", Err: err}
+	case errors.As(err, &reqErr):
+		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Msg: reqErr.Msg, Err: err}
+	case errors.Is(err, vend.ErrPolicyTooLarge):
+		return &apiError{Status: http.StatusBadRequest, Code: "policy_too_large", Msg: vizMessage(err), Err: err}
+	case errors.As(err, &upErr):
+		return &apiError{Status: http.StatusBadGateway, Code: "upstream_error",
+			Msg: fmt.Sprintf("%s refused the request: %s", upErr.Upstream, upErr.Reason), Err: err}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal",
+		Msg: "internal error; the server log has the details", Err: err}
+}
+
+// forbiddenMessage keeps auth's reason (which scope is missing, or that the
+// token is not a user's): auth promises its ErrForbidden wraps are safe to show.
+func forbiddenMessage(err error) string {
+	return vizMessage(err)
+}
+
+// vizMessage returns an error's text for errors whose producers promise the
+// text holds no secret (auth.ErrForbidden, vend.ErrPolicyTooLarge).
+func vizMessage(err error) string {
+	return err.Error()
+}
+
+// writeError writes the JSON error body for err and logs the full error.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	ae := toAPIError(err)
+	level := slog.LevelInfo
+	if ae.Status >= 500 {
+		level = slog.LevelWarn
+	}
+	log.LogAttrs(r.Context(), level, "request failed",
+		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.Int("status", ae.Status), slog.String("code", ae.Code),
+		slog.String("error", errString(ae.Err)))
+	if ae.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `token realm="credserver"`)
+	}
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
+	}
+	var body errorBody
+	body.Error.Code = ae.Code
+	body.Error.Message = ae.Msg
+	writeJSON(w, ae.Status, body)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// writeJSON writes v as the response body. Headers common to every response
+// (Cache-Control: no-store) are set by middleware.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

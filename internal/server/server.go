@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/credserver/credserver/internal/auth"
+	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/vend"
+)
+
+// Options are the server's settings from the config file.
+type Options struct {
+	// BasePath is where the API is mounted, e.g. "/services/credserver";
+	// "" mounts it at the root. No trailing slash.
+	BasePath string
+	// Version is reported by GET {base}/.
+	Version string
+}
+
+// Deps are the server's collaborators. Every field but Audit and Logger is
+// required.
+type Deps struct {
+	Auth   auth.Authenticator
+	Policy *policy.Policy
+	// Providers maps a provider name from the config to its implementation.
+	Providers map[string]vend.Provider
+	Cache     *vend.Cache
+	// Ready reports whether the server can serve (config loaded, store open);
+	// nil means always ready.
+	Ready func(context.Context) error
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+	// Audit receives one JSON line per issuance or denial; nil discards them.
+	Audit io.Writer
+	Now   func() time.Time
+}
+
+// Server serves the credserver API. It is safe for concurrent use; the
+// policy can be swapped while requests are in flight with SetPolicy.
+type Server struct {
+	opts      Options
+	auth      auth.Authenticator
+	policy    atomic.Pointer[policy.Policy]
+	providers map[string]vend.Provider
+	cache     *vend.Cache
+	ready     func(context.Context) error
+	log       *slog.Logger
+	audit     *auditor
+	now       func() time.Time
+	handler   http.Handler
+}
+
+// New builds a server. The returned server's Handler serves every route.
+func New(opts Options, deps Deps) (*Server, error) {
+	if deps.Auth == nil || deps.Policy == nil || deps.Cache == nil {
+		return nil, errors.New("server: Auth, Policy and Cache are required")
+	}
+	s := &Server{
+		opts:      opts,
+		auth:      deps.Auth,
+		providers: deps.Providers,
+		cache:     deps.Cache,
+		ready:     deps.Ready,
+		log:       deps.Logger,
+		now:       deps.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.audit = newAuditor(deps.Audit, s.now)
+	s.policy.Store(deps.Policy)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// SetPolicy atomically replaces the policy. Requests already past their
+// policy decision finish with the policy they started with.
+func (s *Server) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
+
+// Handler returns the HTTP handler for every route.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, s.recoverer, noStore, limitBody(maxBodyBytes), s.logRequests)
+	r.NotFound(s.handle(func(http.ResponseWriter, *http.Request) error {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Msg: "no such endpoint"}
+	}))
+	r.MethodNotAllowed(s.handle(func(http.ResponseWriter, *http.Request) error {
+		return &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Msg: "method not allowed on this endpoint"}
+	}))
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.handle(s.readyz))
+
+	api := func(r chi.Router) {
+		r.Get("/", s.root)
+		r.Get("/healthz", s.healthz)
+		r.Get("/readyz", s.handle(s.readyz))
+		r.Get("/v1/whoami", s.handle(s.whoami))
+		r.Get("/v1/credentials/{grant}", s.handle(s.credentials))
+	}
+	if s.opts.BasePath == "" {
+		api(r)
+	} else {
+		r.Route(s.opts.BasePath, api)
+		// The hub's proxy may forward "/services/credserver" without the
+		// trailing slash; answer it like the root.
+		r.Get(s.opts.BasePath, s.root)
+	}
+	return r
+}
+
+// handle adapts a handler that returns an error; the error is mapped to the
+// JSON error body in one place, writeError.
+func (s *Server) handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	}
+}
+
+func (s *Server) root(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"service": "credserver", "version": s.opts.Version})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.ready != nil {
+		if err := s.ready(r.Context()); err != nil {
+			return &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready", Msg: "not ready", Err: err, RetryAfter: 1}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}

@@ -1,0 +1,24 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"sync"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the concurrent writes of a server.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func newTestLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(&lockedBuffer{b: w.(*bytes.Buffer)}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
