@@ -1,0 +1,161 @@
+package credctl
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+)
+
+const usage = `credctl fetches short-lived credentials from credserver with your JupyterHub token.
+
+Usage:
+  credctl [--server URL] COMMAND [ARGS] [FLAGS]
+
+Commands:
+  whoami [--json]
+      Show your user, groups and the grants you may ask for.
+  get GRANT [--access read|readwrite] [--duration D] [--format json|env|credential-process]
+      Fetch credentials for GRANT. --format json (default) prints the server's
+      answer; env prints shell export lines (eval "$(credctl get scratch --format env)");
+      credential-process prints botocore's credential_process JSON.
+  aws configure [--grant G] [--profile P]
+      Write profile P (default: the grant name) for grant G (default: scratch)
+      to $AWS_CONFIG_FILE or ~/.aws/config, with credential_process calling
+      credctl, so boto3, s3fs and the aws CLI refresh credentials themselves.
+  github login [--force]              (not implemented yet)
+  git-credential get|store|erase      (not implemented yet)
+  version
+      Print credctl's version.
+  help [COMMAND]
+      Print this text, or one command's.
+
+Every command also accepts --server URL after its name.
+
+Environment:
+  CREDSERVER_URL         the server, e.g. http://127.0.0.1:8080/services/credserver
+                         (--server overrides it)
+  JUPYTERHUB_API_TOKEN   the token sent to the server (else CREDSERVER_TOKEN);
+                         set in every JupyterHub single-user server
+  AWS_CONFIG_FILE        the file aws configure writes (default ~/.aws/config)
+
+Exit status: 0 success, 1 server, network or file error, 2 usage error.
+`
+
+// commandUsage is the help for one command, printed by -h and
+// "credctl help COMMAND".
+var commandUsage = map[string]string{
+	"whoami": `Usage: credctl whoami [--json] [--server URL]
+
+Show your user, groups and the grants you may ask for.
+  --json    print the server's answer as JSON
+`,
+	"get": `Usage: credctl get GRANT [--access read|readwrite] [--duration D] [--format F] [--server URL]
+
+Fetch credentials for GRANT.
+  --access read|readwrite   the access to ask for (default: the grant's)
+  --duration D              how long they should last: 1h, 90m or seconds
+                            (default: the grant's; capped by the grant)
+  --format json             the server's answer (default)
+  --format env              shell export lines: eval "$(credctl get GRANT --format env)"
+  --format credential-process
+                            botocore's credential_process JSON (aws grants)
+`,
+	"aws": `Usage: credctl aws configure [--grant G] [--profile P] [--server URL]
+
+Write or update [profile P] in $AWS_CONFIG_FILE (default ~/.aws/config) with
+credential_process = credctl get G --format credential-process, and the
+grant's region and endpoint_url. Other profiles and comments are kept.
+  --grant G     the grant (default: scratch)
+  --profile P   the profile name (default: the grant name; "default" writes [default])
+`,
+	"version": "Usage: credctl version\n",
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	// Errors are reported by flagError as one line; the flag package's own
+	// multi-line usage dump would break that contract.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseArgs parses args with fs, allowing flags after positional arguments
+// ("credctl get scratch --format env"), which the flag package alone stops
+// at. Everything after "--" is positional.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// connect resolves the server (flag, then CREDSERVER_URL) and the token
+// (JUPYTERHUB_API_TOKEN, then CREDSERVER_TOKEN). serverFlag is the
+// command's --server, falling back to the global one.
+func (c *CLI) connect(serverFlag string) (*Client, error) {
+	raw, from := serverFlag, "--server"
+	if raw == "" {
+		raw, from = c.Getenv("CREDSERVER_URL"), "CREDSERVER_URL"
+	}
+	if raw == "" {
+		return nil, usagef("no server: set CREDSERVER_URL or pass --server URL")
+	}
+	base, err := parseServerURL(raw)
+	if err != nil {
+		return nil, usagef("%s: %v", from, err)
+	}
+	tok, from := strings.TrimSpace(c.Getenv("JUPYTERHUB_API_TOKEN")), "JUPYTERHUB_API_TOKEN"
+	if tok == "" {
+		tok, from = strings.TrimSpace(c.Getenv("CREDSERVER_TOKEN")), "CREDSERVER_TOKEN"
+	}
+	if tok == "" {
+		return nil, usagef("no token: set JUPYTERHUB_API_TOKEN or CREDSERVER_TOKEN")
+	}
+	for _, r := range tok {
+		if r <= ' ' || r >= 0x7f {
+			return nil, usagef("%s contains characters a token cannot have", from)
+		}
+	}
+	return &Client{BaseURL: base, Token: tok, HTTP: c.HTTPClient, UserAgent: "credctl/" + versionString()}, nil
+}
+
+// pick returns the command's --server if given, else the global one.
+func (g globals) pick(local string) string {
+	if local != "" {
+		return local
+	}
+	return g.server
+}
+
+func parseServerURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil && !strings.HasPrefix(raw, "http://") && !strings.HasPrefix(raw, "https://"),
+		err == nil && u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q must start with http:// or https://", raw)
+	case err != nil:
+		return nil, errors.New("not a valid URL")
+	case u.Host == "":
+		return nil, fmt.Errorf("%q has no host", u.Redacted())
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("%q must not have a query or fragment", u.Redacted())
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u, nil
+}
