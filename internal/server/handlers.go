@@ -89,7 +89,10 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
 	}
 	vreq := vend.Request{
 		User: d.User, Grant: d.Grant, Access: d.Access.String(), Duration: d.Duration,
-		Bucket: d.Bucket, Prefixes: d.Prefixes, Location: d.Location,
+		Bucket: d.Bucket, Prefixes: d.Prefixes, Location: d.Location, Create: d.Create,
+	}
+	if gh := d.GitHub; gh != nil {
+		vreq.GitHub = &vend.GitHubScope{Mode: gh.Mode, Owner: gh.Owner, Repositories: gh.Repositories, Permissions: gh.Permissions}
 	}
 	cred, hit, err := s.cache.Issue(r.Context(), prov, vend.Key(vreq), vreq)
 	if err != nil {

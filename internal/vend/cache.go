@@ -3,6 +3,7 @@ package vend
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -190,8 +191,25 @@ func Key(req Request) string {
 	field(req.Access)
 	field(strconv.FormatInt(int64(req.Duration), 10))
 	field(req.Bucket)
+	field(strconv.Itoa(len(req.Prefixes)))
 	for _, p := range req.Prefixes {
 		field(p)
+	}
+	if gh := req.GitHub; gh != nil {
+		field(gh.Mode)
+		field(gh.Owner)
+		field(strconv.Itoa(len(gh.Repositories)))
+		for _, r := range gh.Repositories {
+			field(r)
+		}
+		perms := make([]string, 0, len(gh.Permissions))
+		for k, v := range gh.Permissions {
+			perms = append(perms, k+"="+v)
+		}
+		slices.Sort(perms)
+		for _, p := range perms {
+			field(p)
+		}
 	}
 	return b.String()
 }

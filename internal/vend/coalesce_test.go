@@ -153,6 +153,13 @@ func TestKeySeparation(t *testing.T) {
 		// A separator inside a field must not shift the others.
 		{"separator in user", func(r *Request) { r.User, r.Grant = "alice\x00scratch", "" }},
 		{"separator in prefix", func(r *Request) { r.Prefixes = []string{"alice/\x00"} }},
+		{"github scope added", func(r *Request) { r.GitHub = &GitHubScope{Mode: "installation", Owner: "org"} }},
+		{"github repos", func(r *Request) {
+			r.GitHub = &GitHubScope{Mode: "installation", Owner: "org", Repositories: []string{"course-1"}}
+		}},
+		{"github permissions", func(r *Request) {
+			r.GitHub = &GitHubScope{Mode: "installation", Owner: "org", Permissions: map[string]string{"contents": "write"}}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,21 @@ type Request struct {
 	Prefixes []string
 	// Location is the URL the client is told to use, e.g. s3://bucket/alice/.
 	Location string
+	// Create asks the provider to create Bucket on first use (azure
+	// per-user containers).
+	Create bool
+	// GitHub is the scope of a github grant; nil for storage grants.
+	GitHub *GitHubScope
+}
+
+// GitHubScope is what a github grant lets a token do. Shared: read-only.
+type GitHubScope struct {
+	// Mode is "user" (device-flow user tokens) or "installation".
+	Mode string
+	// Owner, Repositories and Permissions narrow installation tokens.
+	Owner        string
+	Repositories []string
+	Permissions  map[string]string
 }
 
 // Credentials is one issued credential.
