@@ -21,7 +21,6 @@ import (
 	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/server"
 	"github.com/credserver/credserver/internal/vend"
-	"github.com/credserver/credserver/internal/vend/awssts"
 )
 
 // Version is the build's version, set with -ldflags "-X ...app.Version=v1".
@@ -73,38 +72,6 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		Audit:     o.Audit,
 		Now:       o.Now,
 	})
-}
-
-// buildProviders builds every provider a grant uses. A provider type this
-// version cannot vend for is an error at start, not a 500 at first use.
-func buildProviders(ctx context.Context, cfg *config.Config, o Options) (map[string]vend.Provider, error) {
-	used := map[string]bool{}
-	for _, g := range cfg.Grants {
-		used[g.Provider] = true
-	}
-	out := make(map[string]vend.Provider, len(used))
-	for name := range used {
-		pc := cfg.Providers[name]
-		switch pc.Type {
-		case "aws":
-			p, err := awssts.New(ctx, awssts.Config{
-				Region:      pc.Region,
-				RoleARN:     pc.RoleARN,
-				STSEndpoint: pc.STSEndpoint,
-				S3Endpoint:  pc.S3Endpoint,
-				Credentials: o.AWSCredentials,
-				HTTPClient:  o.STSClient,
-				Now:         o.Now,
-			})
-			if err != nil {
-				return nil, fmt.Errorf("provider %q: %w", name, err)
-			}
-			out[name] = p
-		default:
-			return nil, fmt.Errorf("provider %q: type %q is not supported by this version of credserver", name, pc.Type)
-		}
-	}
-	return out, nil
 }
 
 // Serve serves h on ln until ctx is done, then shuts down gracefully: the
