@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -18,6 +19,7 @@ import (
 	"github.com/credserver/credserver/internal/app"
 	"github.com/credserver/credserver/internal/config"
 	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/server"
 )
 
 const usage = `usage: credserver <command> [flags]
@@ -104,7 +106,8 @@ func serveConfig(path string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv, err := app.Build(ctx, cfg, app.Options{Logger: log, Audit: os.Stdout})
+	metrics := server.NewMetrics()
+	srv, err := app.Build(ctx, cfg, app.Options{Logger: log, Audit: os.Stdout, Metrics: metrics})
 	if err != nil {
 		return err
 	}
@@ -112,7 +115,24 @@ func serveConfig(path string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("credserver listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath, "version", app.Version)
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		go func() {
+			if err := app.Serve(ctx, mln, metrics.Handler(), log, 5*time.Second); err != nil {
+				log.Error("metrics listener stopped", "error", err.Error())
+			}
+		}()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go app.NewReloader(path, cfg, srv, metrics, log).Watch(ctx, 2*time.Second, hup)
+
+	log.Info("credserver listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath,
+		"metrics", cmp.Or(cfg.MetricsListen, cfg.Listen), "version", app.Version)
 	if err := app.Serve(ctx, ln, srv.Handler(), log, 30*time.Second); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -38,12 +38,25 @@ type Options struct {
 	// AWSCredentials overrides the AWS SDK's default credential chain.
 	AWSCredentials aws.CredentialsProvider
 	Now            func() time.Time
+	// Metrics receives the server's metrics; nil creates a fresh set. They
+	// are served at /metrics unless the config sets metrics_listen, in which
+	// case the caller serves Metrics.Handler() there.
+	Metrics *server.Metrics
+	// Limits overrides server.DefaultLimits.
+	Limits *server.Limits
+	// RequestTimeout and HubTimeout override the defaults (30s, 10s); tests
+	// make them short to watch a hung upstream being cut off.
+	RequestTimeout time.Duration
+	HubTimeout     time.Duration
 }
 
 // Build turns a validated config into a ready server.
 func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = server.NewMetrics()
 	}
 	pol, err := policy.Compile(cfg)
 	if err != nil {
@@ -53,25 +66,48 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		APIURL:        cfg.Hub.APIURL,
 		CacheTTL:      time.Duration(cfg.Hub.CacheTTL),
 		RequireScopes: cfg.Hub.RequireScopes,
-		Client:        o.HubClient,
+		Client:        instrumentedClient(o.Metrics, "hub", o.HubClient),
+		Timeout:       o.HubTimeout,
 		Now:           o.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hub authenticator: %w", err)
 	}
+	o.Metrics.IdentityCacheStats(func() (uint64, uint64, uint64) {
+		st := hub.Stats()
+		return st.Hits, st.Misses, st.Coalesced
+	})
 	providers, err := buildProviders(ctx, cfg, o)
 	if err != nil {
 		return nil, err
 	}
-	return server.New(server.Options{BasePath: cfg.BasePath, Version: Version}, server.Deps{
-		Auth:      hub,
-		Policy:    pol,
-		Providers: providers,
-		Cache:     vend.NewCache(vend.CacheConfig{Now: o.Now}),
-		Logger:    o.Logger,
-		Audit:     o.Audit,
-		Now:       o.Now,
+	for name, p := range providers {
+		providers[name] = o.Metrics.InstrumentProvider(cfg.Providers[name].Type, p)
+	}
+	return server.New(server.Options{BasePath: cfg.BasePath, Version: Version, ServeMetrics: cfg.MetricsListen == ""}, server.Deps{
+		Auth:           hub,
+		Policy:         pol,
+		Providers:      providers,
+		Cache:          vend.NewCache(vend.CacheConfig{Now: o.Now}),
+		Logger:         o.Logger,
+		Audit:          o.Audit,
+		Now:            o.Now,
+		Metrics:        o.Metrics,
+		Limits:         o.Limits,
+		RequestTimeout: o.RequestTimeout,
 	})
+}
+
+// instrumentedClient returns c (or a default client) with its transport
+// observed as calls to upstream; c itself is not modified.
+func instrumentedClient(m *server.Metrics, upstream string, c *http.Client) *http.Client {
+	out := &http.Client{Timeout: 10 * time.Second}
+	if c != nil {
+		cc := *c
+		out = &cc
+	}
+	out.Transport = m.InstrumentTransport(upstream, out.Transport)
+	return out
 }
 
 // Serve serves h on ln until ctx is done, then shuts down gracefully: the

@@ -9,16 +9,13 @@ import (
 	"github.com/credserver/credserver/internal/vend/awssts"
 )
 
-// buildProviders builds every provider a grant uses. A provider type this
+// buildProviders builds every configured provider. A provider type this
 // version cannot vend for is an error at start, not a 500 at first use.
 func buildProviders(ctx context.Context, cfg *config.Config, o Options) (map[string]vend.Provider, error) {
-	used := map[string]bool{}
-	for _, g := range cfg.Grants {
-		used[g.Provider] = true
-	}
-	out := make(map[string]vend.Provider, len(used))
-	for name := range used {
-		pc := cfg.Providers[name]
+	// Every configured provider is built, used or not, so that a reload may
+	// add grants for any of them.
+	out := make(map[string]vend.Provider, len(cfg.Providers))
+	for name, pc := range cfg.Providers {
 		switch pc.Type {
 		case "aws":
 			p, err := awssts.New(ctx, awssts.Config{

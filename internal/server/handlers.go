@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,13 +16,32 @@ import (
 	"github.com/credserver/credserver/internal/vend"
 )
 
-// identify resolves the caller from the Authorization header only.
+// knower is implemented by authenticators that can tell, without an
+// upstream call, that a token's identity is cached.
+type knower interface{ Known(token string) bool }
+
+// identify resolves the caller from the Authorization header only. Failed
+// authentications are counted per client address; an address over its
+// limit is refused before any hub call unless its token is already known.
 func (s *Server) identify(r *http.Request) (auth.Identity, error) {
+	client := clientHost(r)
 	tok, err := auth.TokenFromRequest(r)
-	if err != nil {
-		return auth.Identity{}, err
+	if err == nil {
+		if over, wait := s.authLimit.exhausted(client, s.now()); over {
+			if k, ok := s.auth.(knower); !ok || !k.Known(tok) {
+				s.metrics.rateLimited("auth_failures")
+				return auth.Identity{}, tooManyRequests("too many failed authentications from this address; try again later", wait)
+			}
+		}
+		var id auth.Identity
+		if id, err = s.auth.Authenticate(r.Context(), tok); err == nil {
+			return id, nil
+		}
 	}
-	return s.auth.Authenticate(r.Context(), tok)
+	if errors.Is(err, auth.ErrNoToken) || errors.Is(err, auth.ErrInvalidToken) {
+		s.authLimit.allow(client, s.now())
+	}
+	return auth.Identity{}, err
 }
 
 func policyUser(id auth.Identity) policy.User {
@@ -73,11 +93,20 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
 	}
 	req, err := parseCredentialRequest(grant, r.URL.Query())
 	if err != nil {
+		s.metrics.credential("", "_invalid_request", "denied")
 		s.audit.denied(r, id.Name, grant, err)
 		return err
 	}
-	d, err := s.policy.Load().Decide(policyUser(id), req)
+	if ok, wait := s.userLimit.allow(id.Name, s.now()); !ok {
+		s.metrics.rateLimited("user")
+		err := tooManyRequests("too many credential requests; credentials are cached, so reuse the ones you have", wait)
+		s.audit.denied(r, id.Name, grant, err)
+		return err
+	}
+	pol := s.policy.Load()
+	d, err := pol.Decide(policyUser(id), req)
 	if err != nil {
+		s.metrics.credential("", metricGrant(err, grant), "denied")
 		s.audit.denied(r, id.Name, grant, err)
 		return err
 	}
@@ -96,9 +125,12 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
 	}
 	cred, hit, err := s.cache.Issue(r.Context(), prov, vend.Key(vreq), vreq)
 	if err != nil {
+		s.metrics.credential(d.Type, d.Grant, "error")
 		s.audit.failed(r, d, err)
 		return err
 	}
+	s.metrics.credentialCache(hit)
+	s.metrics.credential(d.Type, d.Grant, "issued")
 	s.audit.issued(r, d, cred, hit)
 	writeJSON(w, http.StatusOK, cred.Body)
 	return nil
@@ -173,4 +205,13 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// metricGrant bounds the grant label to names in the policy: a name the
+// policy does not know could be anything a client sent.
+func metricGrant(err error, grant string) string {
+	if errors.Is(err, policy.ErrUnknownGrant) {
+		return "_unknown"
+	}
+	return grant
 }

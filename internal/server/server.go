@@ -24,6 +24,9 @@ type Options struct {
 	BasePath string
 	// Version is reported by GET {base}/.
 	Version string
+	// ServeMetrics serves Deps.Metrics at /metrics on the main handler;
+	// false when they have a listener of their own (metrics_listen).
+	ServeMetrics bool
 }
 
 // Deps are the server's collaborators. Every field but Audit and Logger is
@@ -42,6 +45,13 @@ type Deps struct {
 	// Audit receives one JSON line per issuance or denial; nil discards them.
 	Audit io.Writer
 	Now   func() time.Time
+	// Metrics, when set, are recorded and served at /metrics.
+	Metrics *Metrics
+	// Limits are the rate limits; nil means DefaultLimits.
+	Limits *Limits
+	// RequestTimeout bounds every request, upstream calls included, so a
+	// hung upstream never holds a client; 0 means 30s.
+	RequestTimeout time.Duration
 }
 
 // Server serves the credserver API. It is safe for concurrent use; the
@@ -56,6 +66,10 @@ type Server struct {
 	log       *slog.Logger
 	audit     *auditor
 	now       func() time.Time
+	metrics   *Metrics
+	timeout   time.Duration
+	userLimit *keyedLimiter
+	authLimit *keyedLimiter
 	handler   http.Handler
 }
 
@@ -72,6 +86,17 @@ func New(opts Options, deps Deps) (*Server, error) {
 		ready:     deps.Ready,
 		log:       deps.Logger,
 		now:       deps.Now,
+		metrics:   deps.Metrics,
+		timeout:   deps.RequestTimeout,
+	}
+	limits := DefaultLimits
+	if deps.Limits != nil {
+		limits = *deps.Limits
+	}
+	s.userLimit = newKeyedLimiter(limits.UserRate, limits.UserBurst)
+	s.authLimit = newKeyedLimiter(limits.AuthFailureRate, limits.AuthFailureBurst)
+	if s.timeout <= 0 {
+		s.timeout = 30 * time.Second
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -94,7 +119,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.recoverer, noStore, limitBody(maxBodyBytes), s.logRequests)
+	if s.metrics != nil {
+		r.Use(s.metrics.instrument)
+	}
+	r.Use(middleware.RequestID, s.recoverer, noStore, limitBody(maxBodyBytes), s.logRequests, deadline(s.timeout))
 	r.NotFound(s.handle(func(http.ResponseWriter, *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Msg: "no such endpoint"}
 	}))
@@ -104,6 +132,9 @@ func (s *Server) routes() http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.handle(s.readyz))
+	if s.metrics != nil && s.opts.ServeMetrics {
+		r.Method(http.MethodGet, "/metrics", s.metrics.Handler())
+	}
 
 	api := func(r chi.Router) {
 		r.Get("/", s.root)

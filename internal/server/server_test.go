@@ -47,6 +47,9 @@ grants:
     allow: {groups: [staff]}
 `
 
+// Authenticator is auth.Authenticator, named here for the fixture.
+type Authenticator = auth.Authenticator
+
 // fakeAuth maps tokens to identities or errors.
 type fakeAuth map[string]any
 
@@ -90,7 +93,11 @@ type fixture struct {
 	logs  *bytes.Buffer
 }
 
-func newFixture(t testing.TB, a fakeAuth) *fixture {
+func newFixture(t testing.TB, a Authenticator, opts ...func(*Deps)) *fixture {
+	return newFixtureOpts(t, a, Options{ServeMetrics: true}, opts...)
+}
+
+func newFixtureOpts(t testing.TB, a Authenticator, sopts Options, opts ...func(*Deps)) *fixture {
 	t.Helper()
 	cfg, err := config.Parse([]byte(testConfig))
 	if err != nil {
@@ -101,13 +108,18 @@ func newFixture(t testing.TB, a fakeAuth) *fixture {
 		t.Fatalf("policy: %v", err)
 	}
 	f := &fixture{prov: &fakeProvider{}, audit: &bytes.Buffer{}, logs: &bytes.Buffer{}}
-	f.srv, err = New(Options{BasePath: cfg.BasePath, Version: "test"}, Deps{
+	deps := Deps{
 		Auth: a, Policy: pol,
 		Providers: map[string]vend.Provider{"s3": f.prov},
 		Cache:     vend.NewCache(vend.CacheConfig{}),
 		Audit:     &lockedBuffer{b: f.audit},
 		Logger:    newTestLogger(f.logs),
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	sopts.BasePath, sopts.Version = cfg.BasePath, "test"
+	f.srv, err = New(sopts, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -22,3 +23,5 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 func newTestLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(&lockedBuffer{b: w.(*bytes.Buffer)}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+func errorsJoin(errs ...error) error { return errors.Join(errs...) }

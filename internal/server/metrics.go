@@ -1,0 +1,220 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/credserver/credserver/internal/vend"
+)
+
+// Metrics are credserver's Prometheus metrics (DESIGN §9). Label values are
+// bounded: routes are chi patterns, grants come from the config (an unknown
+// grant is counted as "_unknown"), providers and caches are fixed names.
+type Metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	issued    *prometheus.CounterVec
+	cache     *cacheCollector
+	upstream  *prometheus.HistogramVec
+	reloads   *prometheus.CounterVec
+	rateLimit *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics, plus the Go and process collectors, on
+// a new registry.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{reg: reg}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "credserver_http_requests_total", Help: "HTTP requests by route pattern and status code.",
+	}, []string{"route", "code"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "credserver_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route"})
+	m.issued = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "credserver_credentials_issued_total",
+		Help: "Credential requests by provider, grant and result (issued, denied, error).",
+	}, []string{"provider", "grant", "result"})
+	m.cache = &cacheCollector{desc: prometheus.NewDesc("credserver_cache_requests_total",
+		"Cache lookups by cache (identity, credentials) and result (hit, miss, coalesced).", []string{"cache", "result"}, nil)}
+	m.upstream = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "credserver_upstream_request_duration_seconds", Help: "Calls to upstreams (hub, sts, ...) by result (ok, error).",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"upstream", "result"})
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "credserver_config_reloads_total", Help: "Config reloads by result (ok, error).",
+	}, []string{"result"})
+	m.rateLimit = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "credserver_rate_limited_total", Help: "Requests refused with 429, by limit (user, auth_failures).",
+	}, []string{"limit"})
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit} {
+		f(c)
+	}
+	return m
+}
+
+// Registry returns the registry, for extra collectors (e.g. the identity cache).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Reloaded counts one config reload.
+func (m *Metrics) Reloaded(err error) {
+	if m == nil {
+		return
+	}
+	m.reloads.WithLabelValues(resultOf(err)).Inc()
+}
+
+// ObserveUpstream records one call to an upstream.
+func (m *Metrics) ObserveUpstream(upstream string, d time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	m.upstream.WithLabelValues(upstream, resultOf(err)).Observe(d.Seconds())
+}
+
+func resultOf(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}
+
+// instrument records every request's route and status. The route is read
+// after the handler ran, when chi has matched it; unmatched paths share
+// one label so that scanners cannot grow the label set.
+func (m *Metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := chi.RouteContext(r.Context()).RoutePattern()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+func (m *Metrics) credential(provider, grant, result string) {
+	if m == nil {
+		return
+	}
+	m.issued.WithLabelValues(provider, grant, result).Inc()
+}
+
+func (m *Metrics) credentialCache(hit bool) {
+	if m == nil {
+		return
+	}
+	if hit {
+		m.cache.credHits.Add(1)
+	} else {
+		m.cache.credMisses.Add(1)
+	}
+}
+
+// IdentityCacheStats makes the identity cache's own counters part of
+// credserver_cache_requests_total{cache="identity"}.
+func (m *Metrics) IdentityCacheStats(stats func() (hits, misses, coalesced uint64)) {
+	m.cache.identity.Store(&stats)
+}
+
+// cacheCollector reports both caches under one metric name: the credential
+// cache is counted here, the identity cache keeps its own counters (auth
+// has no dependency on Prometheus) and is read at scrape time.
+type cacheCollector struct {
+	desc                 *prometheus.Desc
+	credHits, credMisses atomic.Uint64
+	identity             atomic.Pointer[func() (hits, misses, coalesced uint64)]
+}
+
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(c.credHits.Load(), "credentials", "hit")
+	counter(c.credMisses.Load(), "credentials", "miss")
+	if f := c.identity.Load(); f != nil {
+		hits, misses, coalesced := (*f)()
+		counter(hits, "identity", "hit")
+		counter(misses, "identity", "miss")
+		counter(coalesced, "identity", "coalesced")
+	}
+}
+
+func (m *Metrics) rateLimited(limit string) {
+	if m == nil {
+		return
+	}
+	m.rateLimit.WithLabelValues(limit).Inc()
+}
+
+// InstrumentTransport wraps an outbound transport so every round trip is
+// observed as a call to upstream. A 5xx answer counts as an error.
+func (m *Metrics) InstrumentTransport(upstream string, rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		start := time.Now()
+		resp, err := rt.RoundTrip(r)
+		rerr := err
+		if err == nil && resp.StatusCode >= 500 {
+			rerr = errUpstream5xx
+		}
+		m.ObserveUpstream(upstream, time.Since(start), rerr)
+		return resp, err
+	})
+}
+
+// InstrumentProvider observes every upstream call a provider makes (one per
+// coalesced cache miss), whatever transport the provider's SDK uses.
+func (m *Metrics) InstrumentProvider(upstream string, p vend.Provider) vend.Provider {
+	return providerFunc(func(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
+		start := time.Now()
+		c, err := p.Issue(ctx, req)
+		m.ObserveUpstream(upstream, time.Since(start), err)
+		return c, err
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+type providerFunc func(context.Context, vend.Request) (*vend.Credentials, error)
+
+func (f providerFunc) Issue(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
+	return f(ctx, req)
+}
+
+type upstreamError string
+
+func (e upstreamError) Error() string { return string(e) }
+
+const errUpstream5xx = upstreamError("upstream answered 5xx")

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/credserver/credserver/internal/auth"
+)
+
+const credPath = "/services/credserver/v1/credentials/scratch"
+
+func withMetrics(m *Metrics) func(*Deps) { return func(d *Deps) { d.Metrics = m } }
+
+func TestMetricsOnOwnListener(t *testing.T) {
+	f := newFixtureOpts(t, defaultAuth(), Options{ServeMetrics: false}, withMetrics(NewMetrics()))
+	if rec := f.do("GET", "/metrics", nil); rec.Code != 404 {
+		t.Errorf("/metrics on the API listener = %d, want 404 when metrics_listen is set", rec.Code)
+	}
+}
+
+func TestMetricsAfterKnownTraffic(t *testing.T) {
+	m := NewMetrics()
+	m.IdentityCacheStats(func() (uint64, uint64, uint64) { return 7, 3, 2 })
+	f := newFixture(t, defaultAuth(), withMetrics(m))
+	alice := map[string]string{"Authorization": "token tok-alice"}
+	f.do("GET", credPath, alice)                                            // miss
+	f.do("GET", credPath, alice)                                            // hit
+	f.do("GET", "/services/credserver/v1/credentials/no-such-grant", alice) // 404
+	f.do("GET", credPath+"?duration=forever", alice)                        // 400
+	f.do("GET", credPath, nil)                                              // 401
+	f.do("GET", "/services/credserver/v1/whoami", alice)
+	f.do("GET", "/random/scanner/path", nil)
+
+	rec := f.do("GET", "/metrics", nil)
+	if rec.Code != 200 {
+		t.Fatalf("/metrics = %d", rec.Code)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		`credserver_http_requests_total{code="200",route="/services/credserver/v1/credentials/{grant}"} 2`,
+		`credserver_http_requests_total{code="404",route="/services/credserver/v1/credentials/{grant}"} 1`,
+		`credserver_http_requests_total{code="401",route="/services/credserver/v1/credentials/{grant}"} 1`,
+		`credserver_http_requests_total{code="200",route="/services/credserver/v1/whoami"} 1`,
+		`credserver_http_requests_total{code="404",route="unmatched"} 1`,
+		`credserver_credentials_issued_total{grant="scratch",provider="aws",result="issued"} 2`,
+		`credserver_credentials_issued_total{grant="_unknown",provider="",result="denied"} 1`,
+		`credserver_credentials_issued_total{grant="_invalid_request",provider="",result="denied"} 1`,
+		`credserver_cache_requests_total{cache="credentials",result="hit"} 1`,
+		`credserver_cache_requests_total{cache="credentials",result="miss"} 1`,
+		`credserver_cache_requests_total{cache="identity",result="hit"} 7`,
+		`credserver_cache_requests_total{cache="identity",result="coalesced"} 2`,
+		`credserver_http_request_duration_seconds_count{route="/services/credserver/v1/credentials/{grant}"} 5`,
+		`go_goroutines`, `process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "no-such-grant") || strings.Contains(body, "scanner") {
+		t.Error("a client-chosen string became a label value")
+	}
+	problems, err := testutil.GatherAndLint(m.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("metric lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestUserRateLimit(t *testing.T) {
+	f := newFixture(t, defaultAuth(), func(d *Deps) { d.Limits = &Limits{UserRate: 0.1, UserBurst: 2} })
+	alice := map[string]string{"Authorization": "token tok-alice"}
+	for i := range 2 {
+		if rec := f.do("GET", credPath, alice); rec.Code != 200 {
+			t.Fatalf("request %d = %d", i, rec.Code)
+		}
+	}
+	rec := f.do("GET", credPath, alice)
+	if rec.Code != 429 || rec.Header().Get("Retry-After") != "10" || !strings.Contains(rec.Body.String(), `"rate_limited"`) {
+		t.Errorf("third request = %d Retry-After %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if rec := f.do("GET", credPath, map[string]string{"Authorization": "token tok-bob"}); rec.Code != 200 {
+		t.Errorf("bob is limited by alice's use: %d", rec.Code)
+	}
+	if !strings.Contains(f.audit.String(), `"code":"rate_limited"`) {
+		t.Error("the refusal is not in the audit trail")
+	}
+}
+
+// countingAuth counts hub lookups and knows the tokens it has answered.
+type countingAuth struct {
+	fakeAuth
+	calls atomic.Int64
+	known map[string]bool
+}
+
+func (c *countingAuth) Authenticate(ctx context.Context, tok string) (auth.Identity, error) {
+	c.calls.Add(1)
+	return c.fakeAuth.Authenticate(ctx, tok)
+}
+
+func (c *countingAuth) Known(tok string) bool { return c.known[tok] }
+
+func TestAuthFailureLimit(t *testing.T) {
+	a := &countingAuth{fakeAuth: defaultAuth(), known: map[string]bool{"tok-alice": true}}
+	f := newFixture(t, a, func(d *Deps) { d.Limits = &Limits{AuthFailureRate: 0.01, AuthFailureBurst: 3} })
+	for i := range 3 {
+		if rec := f.do("GET", credPath, map[string]string{"Authorization": "token guess" + string(rune('a'+i))}); rec.Code != 401 {
+			t.Fatalf("guess %d = %d", i, rec.Code)
+		}
+	}
+	before := a.calls.Load()
+	rec := f.do("GET", credPath, map[string]string{"Authorization": "token guessd"})
+	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("fourth guess = %d, want 429 with Retry-After", rec.Code)
+	}
+	if a.calls.Load() != before {
+		t.Error("a rate-limited guess still reached the hub")
+	}
+	// A caller whose identity is cached is not locked out by the guesser.
+	if rec := f.do("GET", credPath, map[string]string{"Authorization": "token tok-alice"}); rec.Code != 200 {
+		t.Errorf("known caller from the same address = %d", rec.Code)
+	}
+	// Another address is unaffected.
+	req := httptest.NewRequest("GET", credPath, nil)
+	req.RemoteAddr = "192.0.2.7:5555"
+	req.Header.Set("Authorization", "token tok-bob")
+	w := httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Errorf("other address = %d", w.Code)
+	}
+}
+
+// hangingAuth blocks like a hub that accepted the connection and never
+// answers, until the caller's context ends.
+type hangingAuth struct{}
+
+func (hangingAuth) Authenticate(ctx context.Context, _ string) (auth.Identity, error) {
+	<-ctx.Done()
+	return auth.Identity{}, errorsJoin(auth.ErrHubUnavailable, ctx.Err())
+}
+
+func TestHungUpstreamHitsDeadline(t *testing.T) {
+	f := newFixture(t, hangingAuth{}, func(d *Deps) { d.RequestTimeout = 50 * time.Millisecond })
+	done := make(chan int, 1)
+	go func() { done <- f.do("GET", credPath, map[string]string{"Authorization": "token tok-alice"}).Code }()
+	select {
+	case code := <-done:
+		if code != 503 {
+			t.Errorf("status = %d, want 503", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a hung hub held the request past its deadline")
+	}
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"math"
+	"net/http"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/time/rate"
+)
+
+// Limits are the server's rate limits. A zero rate turns that limit off.
+type Limits struct {
+	// UserRate and UserBurst limit credential requests per hub user. A
+	// Dask cluster's stampede is one burst; the defaults let 1,000 workers
+	// through at once, since the cache answers them.
+	UserRate  rate.Limit
+	UserBurst int
+	// AuthFailureRate and AuthFailureBurst limit failed authentications per
+	// client address. Once exhausted, that address gets 429 without a hub
+	// call, except for tokens whose identity is already cached, so a
+	// brute-forcer behind the hub's proxy cannot lock everyone else out.
+	AuthFailureRate  rate.Limit
+	AuthFailureBurst int
+}
+
+// DefaultLimits are generous: they exist to stop runaway loops and token
+// guessing, not notebooks.
+var DefaultLimits = Limits{UserRate: 20, UserBurst: 2000, AuthFailureRate: 1, AuthFailureBurst: 30}
+
+// maxLimiterKeys bounds each limiter table; the least recently seen keys
+// are dropped (and start afresh if they come back).
+const maxLimiterKeys = 100_000
+
+// keyedLimiter is a token bucket per key. Safe for concurrent use.
+type keyedLimiter struct {
+	rate  rate.Limit
+	burst int
+	m     *lru.Cache[string, *rate.Limiter]
+}
+
+func newKeyedLimiter(r rate.Limit, burst int) *keyedLimiter {
+	if r <= 0 {
+		return nil
+	}
+	if burst < 1 {
+		burst = 1
+	}
+	m, _ := lru.New[string, *rate.Limiter](maxLimiterKeys)
+	return &keyedLimiter{rate: r, burst: burst, m: m}
+}
+
+func (k *keyedLimiter) limiter(key string) *rate.Limiter {
+	if l, ok := k.m.Get(key); ok {
+		return l
+	}
+	l := rate.NewLimiter(k.rate, k.burst)
+	if prev, ok, _ := k.m.PeekOrAdd(key, l); ok {
+		return prev
+	}
+	return l
+}
+
+// allow takes one token for key; when there is none it returns how long
+// until there will be.
+func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
+	if k == nil {
+		return true, 0
+	}
+	l := k.limiter(key)
+	if l.AllowN(now, 1) {
+		return true, 0
+	}
+	return false, k.wait()
+}
+
+// exhausted reports, without taking a token, whether key has none left.
+func (k *keyedLimiter) exhausted(key string, now time.Time) (bool, time.Duration) {
+	if k == nil {
+		return false, 0
+	}
+	if k.limiter(key).TokensAt(now) >= 1 {
+		return false, 0
+	}
+	return true, k.wait()
+}
+
+func (k *keyedLimiter) wait() time.Duration {
+	return time.Duration(float64(time.Second) / float64(k.rate))
+}
+
+func tooManyRequests(msg string, wait time.Duration) *apiError {
+	secs := int(math.Ceil(wait.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Msg: msg, RetryAfter: secs}
+}
