@@ -171,35 +171,6 @@ func TestColdStampede(t *testing.T) {
 	}
 }
 
-// TestHubDown stops the real hub: a token credserver has never seen gets 503
-// with Retry-After, and issues nothing.
-func TestHubDown(t *testing.T) {
-	s := sharedStack(t)
-	ctx := context.Background()
-	fresh, err := s.Hub.Token(ctx, "bob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Hub.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := s.Hub.Start(sctx); err != nil {
-			t.Errorf("restart hub: %v", err)
-		}
-	})
-	sts0 := stsCalls.Count()
-	r := call(t, s.URL+"/v1/credentials/scratch", "token "+fresh)
-	if r.Status != 503 || errCode(r) != "hub_unavailable" || r.Header.Get("Retry-After") == "" {
-		t.Errorf("hub down: %d %s Retry-After=%q", r.Status, r.Raw, r.Header.Get("Retry-After"))
-	}
-	if stsCalls.Count() != sts0 {
-		t.Error("an unauthenticated request reached STS")
-	}
-}
-
 // TestSTSErrors: the real MinIO refuses an AssumeRole signed with unknown
 // keys, and then is unreachable; both are 502 with a reason, nothing cached.
 func TestSTSErrors(t *testing.T) {

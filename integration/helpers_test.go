@@ -1,6 +1,10 @@
 package integration
 
 import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/credserver/credserver/internal/stack"
 	"os"
 	"testing"
 )
@@ -17,4 +21,8 @@ func requireFiles(t *testing.T, paths ...string) {
 			t.Skipf("%s is missing: run scripts/install-peers.sh", p)
 		}
 	}
+}
+
+func rootCreds(s *stack.Stack) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(s.MinIO.RootUser, s.MinIO.RootPassword, "")
 }

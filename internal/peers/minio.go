@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	smithy "github.com/aws/smithy-go"
 )
 
 // MinIOOptions configures StartMinIO.
@@ -197,9 +198,25 @@ func (m *MinIO) RootS3() *s3.Client {
 }
 
 // MakeBucket creates bucket name with the root credentials.
+//
+// MinIO can report ready a moment before it accepts writes (it answers
+// XMinioServerNotInitialized); that answer is retried for up to 30s.
 func (m *MinIO) MakeBucket(ctx context.Context, name string) error {
-	if _, err := m.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		return fmt.Errorf("peers: minio make bucket %s: %w", name, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := m.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
+		var apiErr smithy.APIError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &apiErr) && apiErr.ErrorCode() == "XMinioServerNotInitialized" && time.Now().Before(deadline):
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("peers: minio make bucket %s: %w", name, ctx.Err())
+			case <-time.After(200 * time.Millisecond):
+			}
+		default:
+			return fmt.Errorf("peers: minio make bucket %s: %w", name, err)
+		}
 	}
-	return nil
 }

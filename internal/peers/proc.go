@@ -100,6 +100,8 @@ func (p *process) stop() error {
 	}
 	pgid := p.cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	// A paused peer (see Pause) only acts on SIGTERM once continued.
+	_ = syscall.Kill(-pgid, syscall.SIGCONT)
 	select {
 	case <-p.done:
 	case <-time.After(stopGrace):

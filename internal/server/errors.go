@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,9 @@ import (
 	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/vend"
 )
+
+// statusClientClosed is nginx's status for a request its client abandoned.
+const statusClientClosed = 499
 
 // apiError is an error with everything a client may see. Msg is shown to the
 // client; Err is only logged.
@@ -76,6 +80,15 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Msg: reqErr.Msg, Err: err}
 	case errors.Is(err, vend.ErrPolicyTooLarge):
 		return &apiError{Status: http.StatusBadRequest, Code: "policy_too_large", Msg: vizMessage(err), Err: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request's deadline passed while an upstream (STS, GitHub)
+		// was still working; the hub's own timeouts are hub_unavailable.
+		return &apiError{Status: http.StatusGatewayTimeout, Code: "upstream_timeout",
+			Msg: "an upstream credential service did not answer in time; try again shortly", Err: err, RetryAfter: 5}
+	case errors.Is(err, context.Canceled):
+		// The client hung up; nobody reads this answer, but the logs and
+		// metrics should not count it as a server fault.
+		return &apiError{Status: statusClientClosed, Code: "client_closed_request", Msg: "the client closed the request", Err: err}
 	case errors.As(err, &upErr):
 		return &apiError{Status: http.StatusBadGateway, Code: "upstream_error",
 			Msg: fmt.Sprintf("%s refused the request: %s", upErr.Upstream, upErr.Reason), Err: err}

@@ -225,6 +225,7 @@ func TestUpstreamErrors(t *testing.T) {
 			502, "upstream_error", "not authorized to perform sts:AssumeRole", "123456789012"},
 		{"policy too large", fmt.Errorf("%w: 2300 bytes, the limit is 2048", vend.ErrPolicyTooLarge), 400, "policy_too_large", "2048", ""},
 		{"unexpected", errors.New("secret internal detail " + fakeSecret), 500, "internal", "internal error", fakeSecret},
+		{"upstream past the deadline", fmt.Errorf("waiting for sts: %w", context.DeadlineExceeded), 504, "upstream_timeout", "did not answer in time", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
