@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(PEERS_DIR)/bin/staticcheck-$(STATICCHECK_VERSION)
 export CREDSERVER_PEERS_DIR := $(PEERS_DIR)
 
-.PHONY: all build peers test unit lint demo fuzz clean
+.PHONY: all build peers test unit lint demo fuzz soak clean
 
 all: build
 
@@ -47,6 +47,11 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
 	  done; \
 	done
+
+# 60 s of sustained load on the real local stack; reports errors (target:
+# zero), throughput and latency percentiles.
+soak: peers
+	$(GO) run ./tools/soak -duration 60s
 
 clean:
 	rm -rf bin

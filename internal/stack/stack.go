@@ -27,6 +27,7 @@ import (
 	"github.com/credserver/credserver/internal/app"
 	"github.com/credserver/credserver/internal/config"
 	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/server"
 )
 
 // BasePath is where the stack mounts the API, as behind a hub's proxy.
@@ -91,7 +92,12 @@ type Options struct {
 	ServerBinary string
 	HubClient    *http.Client
 	STSClient    *http.Client
-	Logf         func(format string, args ...any)
+	// Limits overrides the server's rate limits (in-process only).
+	Limits *server.Limits
+	Logf   func(format string, args ...any)
+	// Wrap, when set, wraps the in-process server's handler (not the
+	// binary's); the integration tests record every response with it.
+	Wrap func(http.Handler) http.Handler
 }
 
 // Stack is a running stack. Close stops everything it started.
@@ -193,7 +199,7 @@ func (s *Stack) startServer(ctx context.Context, o Options) error {
 	}
 	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := app.Build(ctx, cfg, app.Options{
-		Logger: log, Audit: s.audit, HubClient: o.HubClient, STSClient: o.STSClient,
+		Logger: log, Audit: s.audit, HubClient: o.HubClient, STSClient: o.STSClient, Limits: o.Limits,
 		AWSCredentials: credentials.NewStaticCredentialsProvider(s.MinIO.RootUser, s.MinIO.RootPassword, ""),
 	})
 	if err != nil {
@@ -202,7 +208,11 @@ func (s *Stack) startServer(ctx context.Context, o Options) error {
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan error, 1)
-	go func() { s.done <- app.Serve(sctx, ln, srv.Handler(), log, 5*time.Second) }()
+	h := srv.Handler()
+	if o.Wrap != nil {
+		h = o.Wrap(h)
+	}
+	go func() { s.done <- app.Serve(sctx, ln, h, log, 5*time.Second) }()
 	return nil
 }
 
