@@ -27,6 +27,7 @@ const usage = `usage: credserver <command> [flags]
 commands:
   serve   -config FILE    serve the API
   check   -config FILE    validate a config file and its policy
+  explain -config FILE -user U [-groups a,b] [-grant G] [-admin]   what U may have, and why
   version                 print the version
 `
 
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case "explain":
+		return explain(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "credserver", app.Version)
 		return 0

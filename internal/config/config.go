@@ -134,7 +134,11 @@ type Grant struct {
 	Provider string `yaml:"provider"`
 	// Bucket is the bucket (aws, gcs).
 	Bucket string `yaml:"bucket"`
-	// Container is the container (azure); it may contain "{user}".
+	// Container is the container (azure). It may contain "{user}",
+	// which stands for the container-safe form of the user name
+	// (policy.ContainerSegment: 3 to MaxContainerSegment lowercase
+	// letters, digits and single hyphens); with it the rest of the name
+	// may be at most 63-MaxContainerSegment characters.
 	Container string `yaml:"container"`
 	// Prefix is the object prefix template: "" (whole bucket) or ending
 	// in "/", with {user} and {group} only as whole path segments.
@@ -151,8 +155,21 @@ type Grant struct {
 	MaxDuration Duration `yaml:"max_duration"`
 	// Allow says who may use the grant; it must name someone.
 	Allow Allow `yaml:"allow"`
-	// When is an optional CEL condition on the request.
+	// When is an optional CEL condition, checked after the allow rules:
+	// the grant is given only when it evaluates to true. It sees
+	// user.name, user.groups, user.admin, request.access,
+	// request.duration and grant.name, must be of type bool, and is
+	// type-checked when the config is loaded; an expression that fails
+	// at run time denies.
 	When string `yaml:"when"`
+	// Shared says the admin means to hand every user matched by a glob
+	// in allow.users the same storage location, with no {user} or
+	// {group} in its prefix (or container). Without it such a grant is a
+	// load error when it allows readwrite, or when it covers the
+	// per-user prefixes of another grant on the same bucket: the usual
+	// cause is a forgotten "{user}/", which would let every user read,
+	// overwrite or delete everyone's data.
+	Shared bool `yaml:"shared"`
 
 	// Mode is "user" or "installation" (github).
 	Mode string `yaml:"mode"`

@@ -10,9 +10,10 @@ import (
 	"github.com/credserver/credserver/internal/policy"
 )
 
-// FuzzParse: Parse never panics; every problem it reports is a
-// *config.Error; what it accepts passes Validate again, compiles, and
-// answers Decide without panicking.
+// FuzzParse: Parse never panics, whatever the YAML or the CEL in a when;
+// every problem it reports is a *config.Error; what it accepts passes
+// Validate again, compiles (conditions included), and answers Decide
+// without panicking.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.yaml")
 	more, _ := filepath.Glob("testdata/*/*.yaml")
@@ -25,6 +26,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("hub: {api_url: 'http://h/'}\ngrants: [{name: a, provider: p, allow: {users: ['*']}}]\nproviders: {p: {type: gcs}}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("hub: {api_url: 'http://h/'}\ngrants: [{name: a, provider: p, bucket: bbb, allow: {users: ['*']}, when: 'user.admin && \"staff\" in user.groups'}]\nproviders: {p: {type: aws}}\n"))
+	f.Add([]byte("hub: {api_url: 'http://h/'}\ngrants: [{name: a, provider: p, bucket: bbb, allow: {users: ['*']}, when: 'request.duration <= duration(\"1h\")'}]\nproviders: {p: {type: aws}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := config.Parse(data)
 		if err != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/credserver/credserver/internal/policy/cond"
 )
 
 var (
@@ -39,10 +42,14 @@ func (v *validator) grants(c *Config) {
 		}
 		v.allow(path, subj, g.Allow)
 		v.durations(path, subj, g)
+		v.when(path, subj, g.When)
 		p, ok := c.Providers[g.Provider]
 		switch {
 		case g.Provider == "":
 			v.errorf(path, "%s: provider is required", subj)
+			continue
+		case !ok && len(c.Providers) == 0:
+			v.errorf(path+".provider", "%s: provider %q is not defined: the config has no providers section", subj, g.Provider)
 			continue
 		case !ok:
 			v.errorf(path+".provider", "%s: provider %q is not defined under providers (defined: %s)",
@@ -57,6 +64,7 @@ func (v *validator) grants(c *Config) {
 			needKey = needKey || g.Mode == "user"
 		}
 	}
+	v.isolation(c)
 	if needKey && c.Store.EncryptionKeyFile == "" {
 		v.errorf("store", "store.encryption_key_file is required: github grants with mode user keep refresh tokens encrypted in the store")
 	}
@@ -142,7 +150,7 @@ func (v *validator) storageGrant(path, subj string, g *Grant, p Provider) {
 func (v *validator) githubGrant(path, subj string, g *Grant, p Provider) {
 	v.notFor(path, subj, p.Type, map[string]bool{
 		"bucket": g.Bucket != "", "container": g.Container != "", "prefix": g.Prefix != "",
-		"create": g.Create, "access": g.Access != "",
+		"create": g.Create, "access": g.Access != "", "shared": g.Shared,
 	})
 	switch g.Mode {
 	case "user":
@@ -181,5 +189,32 @@ func (v *validator) githubGrant(path, subj string, g *Grant, p Provider) {
 		v.errorf(path, "%s: mode is required for github grants (user or installation)", subj)
 	default:
 		v.errorf(path+".mode", "%s: mode %q must be user or installation", subj, g.Mode)
+	}
+}
+
+// when type-checks a grant's condition. Each problem is reported on its
+// line: the line of the key, or for a block scalar (when: |) the line of
+// the expression the problem is on.
+func (v *validator) when(path, subj, expr string) {
+	if expr == "" {
+		return
+	}
+	err := cond.Check(expr)
+	if err == nil {
+		return
+	}
+	key := v.lines.line(path + ".when")
+	var ce *cond.Error
+	if !errors.As(err, &ce) {
+		v.errs = append(v.errs, &Error{Line: key, Msg: fmt.Sprintf("%s: when: %v", subj, err)})
+		return
+	}
+	multiline := strings.Contains(strings.TrimRight(expr, "\n"), "\n")
+	for _, is := range ce.Issues {
+		line := key
+		if multiline && key > 0 && is.Line > 0 {
+			line = key + is.Line
+		}
+		v.errs = append(v.errs, &Error{Line: line, Msg: fmt.Sprintf("%s: when: %s", subj, is)})
 	}
 }

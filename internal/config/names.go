@@ -84,10 +84,22 @@ func checkBraces(lit, where string) string {
 	return fmt.Sprintf("has unknown variable %q; only {user} and {group} exist", v)
 }
 
+// Container segment bounds: {user} in an azure container template
+// expands to policy.ContainerSegment of the user name, which is 3 to
+// MaxContainerSegment lowercase letters, digits and single hyphens,
+// starting and ending with a letter or digit.
+const (
+	MinContainerSegment = 3
+	MaxContainerSegment = 40
+)
+
+// maxContainer is Azure's limit on a container name.
+const maxContainer = 63
+
 // checkContainer says what is wrong with an azure container name or
-// template, or "". Only the literal parts of a template are checked: the
-// container-safe form of the user segment (DESIGN §8) is still to come, and
-// until then an expansion Azure rejects fails at issuance, never widens.
+// template, or "". A template must give a valid name for every user: its
+// literal parts, with each {user} standing for up to MaxContainerSegment
+// characters, must fit Azure's 63.
 func checkContainer(c string) string {
 	if strings.Contains(c, VarGroup) {
 		return "only {user} may appear in a container name"
@@ -101,13 +113,17 @@ func checkContainer(c string) string {
 			return msg
 		}
 	}
-	if lit != c {
-		if strings.HasPrefix(c, "-") || strings.HasSuffix(c, "-") || len(lit) > 60 {
-			return "must start and end with a letter, digit or {user}, with at most 60 other characters"
+	if strings.HasPrefix(c, "-") || strings.HasSuffix(c, "-") {
+		return "must start and end with a letter, digit or {user}"
+	}
+	if n := strings.Count(c, VarUser); n > 0 {
+		if longest := len(lit) + n*MaxContainerSegment; longest > maxContainer {
+			return fmt.Sprintf("is too long for some users: {user} stands for up to %d characters, so names can reach %d, and Azure allows %d; shorten the rest of the template to at most %d characters",
+				MaxContainerSegment, longest, maxContainer, maxContainer-n*MaxContainerSegment)
 		}
 		return ""
 	}
-	if len(c) < 3 || len(c) > 63 || c[0] == '-' || c[len(c)-1] == '-' {
+	if len(c) < 3 || len(c) > maxContainer {
 		return "must be 3-63 characters starting and ending with a letter or digit"
 	}
 	return ""

@@ -70,7 +70,10 @@ func TestCheckContainer(t *testing.T) {
 		{"scratch-{group}", "only {user}"},
 		{"scratch-{usr}", `no "{" or "}"`},
 		{"scratch_{user}", "lowercase"},
-		{strings.Repeat("a", 61) + "{user}", "at most 60"},
+		{strings.Repeat("a", 23) + "{user}", ""},
+		{strings.Repeat("a", 24) + "{user}", "shorten the rest of the template to at most 23 characters"},
+		{"{user}-{user}", "names can reach 81"},
+		{"{user}{user}", "names can reach 80"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

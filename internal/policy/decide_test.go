@@ -32,6 +32,13 @@ grants:
   - {name: gh-user, provider: gh, mode: user, allow: {users: ["*"]}}
   - {name: gh-course, provider: gh, mode: installation, owner: my-org, repositories: ["course-*"], permissions: {contents: read}, allow: {groups: [instructors]}}
   - {name: cond, provider: s3, bucket: b-cond, allow: {users: ["*"]}, when: "true"}
+  - {name: short-only, provider: s3, bucket: b-short-only, allow: {groups: [staff]}, when: 'request.duration <= duration("1h")'}
+  - {name: admins, provider: s3, bucket: b-admins, allow: {users: ["*"]}, when: "user.admin"}
+  - {name: read-only-when, provider: s3, bucket: b-rw, access: readwrite, allow: {users: [alice, bob]}, when: 'request.access == "read" || grant.name == "x"'}
+  - {name: broken-when, provider: s3, bucket: b-broken, allow: {users: ["*"]}, when: 'user.groups[3] == "x"'}
+  - {name: projects, provider: s3, bucket: hub-projects, prefix: "projects/{group}/", access: readwrite, allow: {groups: ["proj-*"]}}
+  - {name: suffix, provider: s3, bucket: b-suffix, allow: {users: ["*-admin"], groups: ["*-staff"]}}
+  - {name: many, provider: s3, bucket: b-many, allow: {users: [u1, u2, u3, u4, u5, u6, u7, u8, u9, u10], groups: [g1, g2, g3, g4, g5, g6, g7, g8, g9, g10]}}
 `
 
 func compile(t testing.TB, yaml string) *policy.Policy {
@@ -100,9 +107,12 @@ func TestDecide(t *testing.T) {
 			want: s3("..", "hub-scratch", "%2E%2E/", policy.AccessReadWrite, h)},
 		{name: "glob user", user: policy.User{Name: "*"}, req: policy.Request{Grant: "scratch"},
 			want: s3("*", "hub-scratch", "%2A/", policy.AccessReadWrite, h)},
-		{name: "azure container per user", user: policy.User{Name: "émile"}, req: policy.Request{Grant: "blob"},
-			want: policy.Decision{Provider: "blob", Type: "azure", Access: policy.AccessReadWrite, Duration: h, Bucket: "scratch-%C3%A9mile",
-				Prefixes: []string{""}, Location: "abfs://scratch-%C3%A9mile/", User: "émile", Create: true}},
+		{name: "azure container per user", user: policy.User{Name: "emile"}, req: policy.Request{Grant: "blob"},
+			want: policy.Decision{Provider: "blob", Type: "azure", Access: policy.AccessReadWrite, Duration: h, Bucket: "scratch-emile",
+				Prefixes: []string{""}, Location: "abfs://scratch-emile/", User: "emile", Create: true}},
+		{name: "azure container per user, encoded", user: policy.User{Name: "émile"}, req: policy.Request{Grant: "blob"},
+			want: policy.Decision{Provider: "blob", Type: "azure", Access: policy.AccessReadWrite, Duration: h, Bucket: "scratch-" + policy.ContainerSegment("émile"),
+				Prefixes: []string{""}, Location: "abfs://scratch-" + policy.ContainerSegment("émile") + "/", User: "émile", Create: true}},
 		{name: "azure directory", user: policy.User{Name: "alice"}, req: policy.Request{Grant: "lake"},
 			want: policy.Decision{Provider: "adls", Type: "azure", Access: policy.AccessReadWrite, Duration: h, Bucket: "lake",
 				Prefixes: []string{"home/alice/"}, Location: "abfs://lake/home/alice/", User: "alice"}},
@@ -113,7 +123,44 @@ func TestDecide(t *testing.T) {
 			want: policy.Decision{Provider: "gh", Type: "github", Access: policy.AccessRead, Duration: h,
 				Location: "https://ghe.example.org/my-org", User: "ian", GitHub: &policy.GitHubScope{Mode: "installation", Owner: "my-org",
 					Repositories: []string{"course-*"}, Permissions: map[string]string{"contents": "read"}}}},
-		{name: "when fails closed", user: policy.User{Name: "alice"}, req: policy.Request{Grant: "cond"},
+		{name: "when true", user: policy.User{Name: "alice"}, req: policy.Request{Grant: "cond"},
+			want: s3("alice", "b-cond", "", policy.AccessRead, h)},
+		{name: "when on request.duration, default", user: policy.User{Name: "sam", Groups: []string{"staff"}}, req: policy.Request{Grant: "short-only"},
+			want: s3("sam", "b-short-only", "", policy.AccessRead, h)},
+		{name: "when on request.duration, asked 30m", user: policy.User{Name: "sam", Groups: []string{"staff"}}, req: policy.Request{Grant: "short-only", Duration: h / 2},
+			want: s3("sam", "b-short-only", "", policy.AccessRead, h/2)},
+		{name: "when on request.duration, asked 2h", user: policy.User{Name: "sam", Groups: []string{"staff"}}, req: policy.Request{Grant: "short-only", Duration: 2 * h},
+			wantErr: policy.ErrNotAllowed},
+		{name: "when not reached without an allow rule", user: policy.User{Name: "sam"}, req: policy.Request{Grant: "short-only"},
+			wantErr: policy.ErrNotAllowed},
+		{name: "when on user.admin, admin", user: policy.User{Name: "root", Admin: true}, req: policy.Request{Grant: "admins"},
+			want: s3("root", "b-admins", "", policy.AccessRead, h)},
+		{name: "when on user.admin, not admin", user: policy.User{Name: "root"}, req: policy.Request{Grant: "admins"},
+			wantErr: policy.ErrNotAllowed},
+		{name: "when on request.access, read", user: policy.User{Name: "bob"}, req: policy.Request{Grant: "read-only-when", Access: policy.AccessRead},
+			want: s3("bob", "b-rw", "", policy.AccessRead, h)},
+		{name: "when on request.access, default readwrite", user: policy.User{Name: "bob"}, req: policy.Request{Grant: "read-only-when"},
+			wantErr: policy.ErrNotAllowed},
+		{name: "when evaluation error fails closed", user: policy.User{Name: "alice", Groups: []string{"a"}}, req: policy.Request{Grant: "broken-when"},
+			wantErr: policy.ErrNotAllowed},
+		{name: "when evaluation with the value present", user: policy.User{Name: "alice", Groups: []string{"a", "b", "c", "x"}}, req: policy.Request{Grant: "broken-when"},
+			want: s3("alice", "b-broken", "", policy.AccessRead, h)},
+		{name: "{group} prefix for every matching group", user: policy.User{Name: "pat", Groups: []string{"proj-b", "staff", "proj-a"}}, req: policy.Request{Grant: "projects"},
+			want: policy.Decision{Provider: "s3", Type: "aws", Access: policy.AccessReadWrite, Duration: h, Bucket: "hub-projects",
+				Prefixes: []string{"projects/proj-a/", "projects/proj-b/"}, Location: "s3://hub-projects/projects/proj-a/", User: "pat"}},
+		{name: "{group} prefix, no matching group", user: policy.User{Name: "pat", Groups: []string{"proj", "staff"}}, req: policy.Request{Grant: "projects"},
+			wantErr: policy.ErrNotAllowed},
+		{name: "user suffix glob", user: policy.User{Name: "jo-admin"}, req: policy.Request{Grant: "suffix"},
+			want: s3("jo-admin", "b-suffix", "", policy.AccessRead, h)},
+		{name: "group suffix glob", user: policy.User{Name: "jo", Groups: []string{"x", "geo-staff"}}, req: policy.Request{Grant: "suffix"},
+			want: s3("jo", "b-suffix", "", policy.AccessRead, h)},
+		{name: "suffix glob is anchored", user: policy.User{Name: "jo-admins", Groups: []string{"geo-staff2"}}, req: policy.Request{Grant: "suffix"},
+			wantErr: policy.ErrNotAllowed},
+		{name: "large exact user set", user: policy.User{Name: "u10"}, req: policy.Request{Grant: "many"},
+			want: s3("u10", "b-many", "", policy.AccessRead, h)},
+		{name: "large exact group set", user: policy.User{Name: "v", Groups: []string{"g0", "g7"}}, req: policy.Request{Grant: "many"},
+			want: s3("v", "b-many", "", policy.AccessRead, h)},
+		{name: "large exact sets, no match", user: policy.User{Name: "u", Groups: []string{"g", "g11", "u1"}}, req: policy.Request{Grant: "many"},
 			wantErr: policy.ErrNotAllowed},
 	}
 	for _, tt := range tests {

@@ -5,37 +5,99 @@ import (
 	"unicode/utf8"
 )
 
+// smallSet is the size up to which an exact-name set is a slice scanned
+// linearly rather than a map: comparing a handful of strings (length
+// first) is faster than hashing the name, and allow lists are short.
+const smallSet = 8
+
 // matcher holds one allow list (users or groups), precompiled: exact
-// names in a map, patterns with wildcards in a slice.
+// names in a slice or a map, wildcard patterns in a slice, "*" as a flag.
+// Matching never allocates.
 type matcher struct {
 	any   bool // the list holds "*"
-	exact map[string]struct{}
-	globs []string
+	small []string
+	exact map[string]struct{} // when there are more than smallSet names
+	globs []glob
 }
 
+// glob is one wildcard pattern, with a fast path for the common shapes
+// "team-*" and "*-staff".
+type glob struct {
+	pattern string
+	kind    globKind
+	lit     string // the literal part for prefix and suffix kinds
+}
+
+type globKind uint8
+
+const (
+	globGeneral globKind = iota
+	globPrefix           // lit + "*"
+	globSuffix           // "*" + lit
+)
+
 func newMatcher(patterns []string) matcher {
-	m := matcher{exact: make(map[string]struct{}, len(patterns))}
+	var m matcher
+	var exact []string
 	for _, p := range patterns {
 		switch {
 		case p == "*":
 			m.any = true
 		case strings.ContainsAny(p, "*?"):
-			m.globs = append(m.globs, p)
+			m.globs = append(m.globs, newGlob(p))
 		default:
-			m.exact[p] = struct{}{}
+			exact = append(exact, p)
 		}
+	}
+	if len(exact) <= smallSet {
+		m.small = exact
+		return m
+	}
+	m.exact = make(map[string]struct{}, len(exact))
+	for _, p := range exact {
+		m.exact[p] = struct{}{}
 	}
 	return m
 }
 
-// match reports whether s matches a pattern of the list, and which one.
-func (m *matcher) match(s string) (pattern string, ok bool) {
-	if _, ok := m.exact[s]; ok {
-		return s, true
+func newGlob(p string) glob {
+	g := glob{pattern: p}
+	switch {
+	case strings.HasSuffix(p, "*") && !strings.ContainsAny(p[:len(p)-1], "*?"):
+		g.kind, g.lit = globPrefix, p[:len(p)-1]
+	case strings.HasPrefix(p, "*") && !strings.ContainsAny(p[1:], "*?"):
+		g.kind, g.lit = globSuffix, p[1:]
 	}
-	for _, p := range m.globs {
-		if globMatch(p, s) {
-			return p, true
+	return g
+}
+
+func (g *glob) match(s string) bool {
+	switch g.kind {
+	case globPrefix:
+		return strings.HasPrefix(s, g.lit)
+	case globSuffix:
+		return strings.HasSuffix(s, g.lit)
+	}
+	return globMatch(g.pattern, s)
+}
+
+// match reports whether s matches a pattern of the list, and which one:
+// an exact name first, then the wildcard patterns in config order, then
+// "*".
+func (m *matcher) match(s string) (pattern string, ok bool) {
+	for _, e := range m.small {
+		if e == s {
+			return e, true
+		}
+	}
+	if m.exact != nil {
+		if _, ok := m.exact[s]; ok {
+			return s, true
+		}
+	}
+	for i := range m.globs {
+		if m.globs[i].match(s) {
+			return m.globs[i].pattern, true
 		}
 	}
 	if m.any {
@@ -45,7 +107,21 @@ func (m *matcher) match(s string) (pattern string, ok bool) {
 }
 
 // empty reports whether the list matches nothing.
-func (m *matcher) empty() bool { return !m.any && len(m.exact) == 0 && len(m.globs) == 0 }
+func (m *matcher) empty() bool {
+	return !m.any && len(m.small) == 0 && len(m.exact) == 0 && len(m.globs) == 0
+}
+
+// names returns the exact names of the list.
+func (m *matcher) names() []string {
+	if m.exact == nil {
+		return m.small
+	}
+	out := make([]string, 0, len(m.exact))
+	for n := range m.exact {
+		out = append(out, n)
+	}
+	return out
+}
 
 // globMatch reports whether name matches pattern as a whole. "*" matches
 // any run of characters (including "/" and none), "?" exactly one

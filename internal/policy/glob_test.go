@@ -1,6 +1,9 @@
 package policy
 
-import "testing"
+import (
+	"testing"
+	"unicode/utf8"
+)
 
 func TestGlobMatch(t *testing.T) {
 	tests := []struct {
@@ -54,7 +57,7 @@ func TestGlobMatch(t *testing.T) {
 
 func TestMatcher(t *testing.T) {
 	m := newMatcher([]string{"alice", "b*", "c?", "*"})
-	if len(m.exact) != 1 || len(m.globs) != 2 || !m.any {
+	if len(m.small) != 1 || m.exact != nil || len(m.globs) != 2 || !m.any {
 		t.Fatalf("newMatcher split = %+v", m)
 	}
 	tests := []struct{ name, wantPattern string }{
@@ -72,4 +75,42 @@ func TestMatcher(t *testing.T) {
 	if _, ok := none.match(""); ok || !none.empty() {
 		t.Error("an empty matcher matched")
 	}
+}
+
+func TestMatcherLargeSet(t *testing.T) {
+	var names []string
+	for i := range smallSet + 1 {
+		names = append(names, string(rune('a'+i)))
+	}
+	m := newMatcher(append(names, "z*"))
+	if m.small != nil || len(m.exact) != smallSet+1 {
+		t.Fatalf("newMatcher did not switch to a map: %+v", m)
+	}
+	for _, n := range names {
+		if got, ok := m.match(n); !ok || got != n {
+			t.Errorf("match(%q) = %q, %v", n, got, ok)
+		}
+	}
+	if got, ok := m.match("zed"); !ok || got != "z*" {
+		t.Errorf("match(zed) = %q, %v", got, ok)
+	}
+	if _, ok := m.match("y"); ok {
+		t.Error("match(y) matched")
+	}
+}
+
+// FuzzGlob checks the prefix and suffix fast paths against globMatch.
+func FuzzGlob(f *testing.F) {
+	for _, s := range [][2]string{{"team-*", "team-a"}, {"*-staff", "geo-staff"}, {"*é", "café"}, {"a*", "\xffa"}, {"*\xa9", "é"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		if !utf8.ValidString(pattern) {
+			return // config rejects such patterns
+		}
+		g := newGlob(pattern)
+		if got, want := g.match(name), globMatch(pattern, name); got != want {
+			t.Fatalf("glob %q (kind %d) match %q = %v, globMatch = %v", pattern, g.kind, name, got, want)
+		}
+	})
 }

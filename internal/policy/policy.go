@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/config"
+	"github.com/credserver/credserver/internal/policy/cond"
 )
 
 // MinDuration is the shortest credential lifetime a request may ask.
@@ -95,6 +96,7 @@ type GrantView struct {
 type Policy struct {
 	grants []*grant
 	byName map[string]*grant
+	index  index
 }
 
 // grant is one compiled config.Grant.
@@ -103,7 +105,8 @@ type grant struct {
 	access              Access
 	def, max            time.Duration
 	users, groups       matcher
-	when                string
+	noUsers, noGroups   bool            // the lists are empty
+	cond                *cond.Condition // nil without `when`
 
 	scheme   string   // s3, gs, abfs; "" for github
 	bucket   template // bucket or container
@@ -114,9 +117,11 @@ type grant struct {
 	github   *GitHubScope
 }
 
-// Compile validates cfg and compiles its grants. It fails on any
-// problem config.Validate finds; a Config from config.Load or
-// config.Parse has passed that already.
+// Compile validates cfg and compiles its grants: allow lists into exact
+// sets and precompiled patterns, templates into their parts, conditions
+// into checked CEL programs. It fails on any problem config.Validate
+// finds; a Config from config.Load or config.Parse has passed that
+// already.
 func Compile(cfg *config.Config) (*Policy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("policy: invalid config: %w", err)
@@ -130,6 +135,7 @@ func Compile(cfg *config.Config) (*Policy, error) {
 		p.grants = append(p.grants, g)
 		p.byName[g.name] = g
 	}
+	p.index = newIndex(p.grants)
 	return p, nil
 }
 
@@ -142,10 +148,15 @@ func compileGrant(cg *config.Grant, prov config.Provider) (*grant, error) {
 		max:      time.Duration(cg.MaxDuration),
 		users:    newMatcher(cg.Allow.Users),
 		groups:   newMatcher(cg.Allow.Groups),
-		when:     cg.When,
 		create:   cg.Create,
 	}
+	g.noUsers, g.noGroups = g.users.empty(), g.groups.empty()
 	var err error
+	if cg.When != "" {
+		if g.cond, err = cond.Compile(cg.When); err != nil {
+			return nil, fmt.Errorf("when: %w", err)
+		}
+	}
 	switch prov.Type {
 	case config.TypeAWS, config.TypeGCS, config.TypeAzure:
 		if g.access, err = ParseAccess(cg.Access); err != nil {

@@ -12,6 +12,7 @@ import (
 type template struct {
 	parts    []string
 	vars     []string // config.VarUser or config.VarGroup
+	hasUser  bool
 	hasGroup bool
 }
 
@@ -30,6 +31,7 @@ func parseTemplate(s string, groups bool) (template, error) {
 		switch {
 		case strings.HasPrefix(rest, config.VarUser):
 			t.vars = append(t.vars, config.VarUser)
+			t.hasUser = true
 		case groups && strings.HasPrefix(rest, config.VarGroup):
 			t.vars = append(t.vars, config.VarGroup)
 			t.hasGroup = true
@@ -43,17 +45,24 @@ func parseTemplate(s string, groups bool) (template, error) {
 
 func (t *template) static() bool { return len(t.vars) == 0 }
 
-// expand fills in the template with the user's and a group's segments.
-func (t *template) expand(userSeg, groupSeg string) string {
-	if t.static() {
-		return t.parts[0]
+// size is the length of the expansion with these segments.
+func (t *template) size(userSeg, groupSeg string) int {
+	n := 0
+	for _, p := range t.parts {
+		n += len(p)
 	}
-	var b strings.Builder
-	n := len(t.parts[len(t.parts)-1])
-	for i := range t.vars {
-		n += len(t.parts[i]) + max(len(userSeg), len(groupSeg))
+	for _, v := range t.vars {
+		if v == config.VarUser {
+			n += len(userSeg)
+		} else {
+			n += len(groupSeg)
+		}
 	}
-	b.Grow(n)
+	return n
+}
+
+// write appends the expansion with these segments to b.
+func (t *template) write(b *strings.Builder, userSeg, groupSeg string) {
 	for i, v := range t.vars {
 		b.WriteString(t.parts[i])
 		if v == config.VarUser {
@@ -63,5 +72,15 @@ func (t *template) expand(userSeg, groupSeg string) string {
 		}
 	}
 	b.WriteString(t.parts[len(t.parts)-1])
+}
+
+// expand returns the expansion with these segments.
+func (t *template) expand(userSeg, groupSeg string) string {
+	if t.static() {
+		return t.parts[0]
+	}
+	var b strings.Builder
+	b.Grow(t.size(userSeg, groupSeg))
+	t.write(&b, userSeg, groupSeg)
 	return b.String()
 }

@@ -29,6 +29,7 @@ func TestGrants(t *testing.T) {
 				{Name: "blob", Provider: "azure", Access: "readwrite", Location: "abfs://scratch-zed/", MaxDuration: 12 * h},
 				{Name: "lake", Provider: "azure", Access: "readwrite", Location: "abfs://lake/home/zed/", MaxDuration: 12 * h},
 				{Name: "gh-user", Provider: "github", Access: "readwrite", Location: "https://ghe.example.org", MaxDuration: 12 * h},
+				{Name: "cond", Provider: "aws", Access: "read", Location: "s3://b-cond/", MaxDuration: 12 * h},
 			},
 		},
 		{
@@ -42,6 +43,25 @@ func TestGrants(t *testing.T) {
 				{Name: "lake", Provider: "azure", Access: "readwrite", Location: "abfs://lake/home/carol/", MaxDuration: 12 * h},
 				{Name: "gh-user", Provider: "github", Access: "readwrite", Location: "https://ghe.example.org", MaxDuration: 12 * h},
 				{Name: "gh-course", Provider: "github", Access: "read", Location: "https://ghe.example.org/my-org", MaxDuration: 12 * h},
+				{Name: "cond", Provider: "aws", Access: "read", Location: "s3://b-cond/", MaxDuration: 12 * h},
+				{Name: "short-only", Provider: "aws", Access: "read", Location: "s3://b-short-only/", MaxDuration: 12 * h},
+			},
+		},
+		{
+			name: "conditions see the admin flag; exact names, suffix globs and {group} through the index",
+			user: policy.User{Name: "bob", Groups: []string{"proj-z", "g9", "ocean-staff"}, Admin: true},
+			want: []policy.GrantView{
+				{Name: "scratch", Provider: "aws", Access: "readwrite", Location: "s3://hub-scratch/bob/", MaxDuration: 12 * h},
+				{Name: "a-star", Provider: "aws", Access: "read", Location: "s3://b-a/x/", MaxDuration: 12 * h},
+				{Name: "short", Provider: "aws", Access: "read", Location: "s3://b-short/", MaxDuration: 30 * time.Minute},
+				{Name: "blob", Provider: "azure", Access: "readwrite", Location: "abfs://scratch-bob/", MaxDuration: 12 * h},
+				{Name: "lake", Provider: "azure", Access: "readwrite", Location: "abfs://lake/home/bob/", MaxDuration: 12 * h},
+				{Name: "gh-user", Provider: "github", Access: "readwrite", Location: "https://ghe.example.org", MaxDuration: 12 * h},
+				{Name: "cond", Provider: "aws", Access: "read", Location: "s3://b-cond/", MaxDuration: 12 * h},
+				{Name: "admins", Provider: "aws", Access: "read", Location: "s3://b-admins/", MaxDuration: 12 * h},
+				{Name: "projects", Provider: "aws", Access: "readwrite", Location: "s3://hub-projects/projects/proj-z/", MaxDuration: 12 * h},
+				{Name: "suffix", Provider: "aws", Access: "read", Location: "s3://b-suffix/", MaxDuration: 12 * h},
+				{Name: "many", Provider: "aws", Access: "read", Location: "s3://b-many/", MaxDuration: 12 * h},
 			},
 		},
 	}
@@ -62,33 +82,49 @@ func TestExplain(t *testing.T) {
 	p := compile(t, testConfig)
 	tests := []struct {
 		user        policy.User
-		grant       string
+		req         policy.Request
 		wantAllowed bool
 		wantReason  string
+		wantLocs    []string
 	}{
-		{policy.User{Name: "alice"}, "scratch", true, `allow.users pattern "*" matches user "alice"`},
-		{policy.User{Name: "bob"}, "a-star", true, `allow.users pattern "b?b" matches user "bob"`},
-		{policy.User{Name: "erin", Groups: []string{"x", "team-q"}}, "teams", true, `allow.groups pattern "team-*" matches group "team-q"`},
-		{policy.User{Name: "erin", Groups: []string{"x"}}, "staff", false, `no allow rule of grant "staff" matches user "erin" or their groups`},
-		{policy.User{Name: "carol"}, "teams", false, `none of user "carol"'s groups is allowed`},
-		{policy.User{Name: "alice"}, "cond", false, "does not evaluate yet"},
+		{policy.User{Name: "alice"}, policy.Request{Grant: "scratch"}, true, `allow.users "*" matched user "alice"`,
+			[]string{"s3://hub-scratch/alice/"}},
+		{policy.User{Name: "bob"}, policy.Request{Grant: "a-star"}, true, `allow.users "b?b" matched user "bob"`, []string{"s3://b-a/x/"}},
+		{policy.User{Name: "erin", Groups: []string{"x", "team-q", "team-p"}}, policy.Request{Grant: "teams"}, true, `allow.groups "team-*" matched group "team-q"`,
+			[]string{"gs://hub-teams/teams/team-p/erin/", "gs://hub-teams/teams/team-q/erin/"}},
+		{policy.User{Name: "erin", Groups: []string{"x"}}, policy.Request{Grant: "staff"}, false, `no allow rule matched`, nil},
+		{policy.User{Name: "carol"}, policy.Request{Grant: "teams"}, false,
+			`allow.users "carol" matched user "carol", but the prefix needs {group} and no group of the user matches allow.groups`, nil},
+		{policy.User{Name: "alice"}, policy.Request{Grant: "cond"}, true, `allow.users "*" matched user "alice"; when: condition true`, []string{"s3://b-cond/"}},
+		{policy.User{Name: "s", Groups: []string{"staff"}}, policy.Request{Grant: "short-only", Duration: 2 * h}, false, "when: condition false", nil},
+		{policy.User{Name: "alice"}, policy.Request{Grant: "broken-when"}, false, "when: condition could not be evaluated, denied: ", nil},
+		{policy.User{Name: "alice"}, policy.Request{Grant: "scratch", Duration: 13 * h}, false, "duration 13h exceeds this grant's maximum of 12h", nil},
+		{policy.User{Name: "ian", Groups: []string{"instructors"}}, policy.Request{Grant: "gh-course"}, true, `allow.groups "instructors" matched group "instructors"`,
+			[]string{"https://ghe.example.org/my-org"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.grant+"/"+tt.user.Name, func(t *testing.T) {
-			got, err := p.Explain(tt.user, tt.grant)
+		t.Run(tt.req.Grant+"/"+tt.user.Name, func(t *testing.T) {
+			got, err := p.ExplainRequest(tt.user, tt.req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Allowed != tt.wantAllowed || !strings.Contains(got.Reason, tt.wantReason) {
-				t.Errorf("Explain() = %+v, want allowed %v, reason %q", got, tt.wantAllowed, tt.wantReason)
+			if got.Allowed != tt.wantAllowed || !strings.HasPrefix(got.Reason, tt.wantReason) {
+				t.Errorf("Explain() = %v, %q; want %v, %q", got.Allowed, got.Reason, tt.wantAllowed, tt.wantReason)
 			}
-			if got.Allowed != (got.Decision.Grant != "") {
+			if got.Allowed != (got.Decision.Grant != "") || got.Allowed != got.Verdict.Allowed() {
 				t.Errorf("Explain() Decision = %+v with Allowed %v", got.Decision, got.Allowed)
+			}
+			if diff := cmp.Diff(tt.wantLocs, got.Decision.Locations()); diff != "" {
+				t.Errorf("Locations() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
 	if _, err := p.Explain(policy.User{Name: "alice"}, "nope"); !errors.Is(err, policy.ErrUnknownGrant) {
 		t.Errorf("Explain(unknown) error = %v", err)
+	}
+	ex, err := p.Explain(policy.User{Name: "s", Groups: []string{"staff"}}, "short-only")
+	if err != nil || !ex.Allowed || ex.When != `request.duration <= duration("1h")` || ex.MaxDuration != 12*h || ex.DefaultDuration != h {
+		t.Errorf("Explain(short-only) = %+v, %v", ex, err)
 	}
 }
 
@@ -131,9 +167,9 @@ func TestConcurrentDecide(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			u := policy.User{Name: "u" + string(rune('a'+i)), Groups: []string{"team-a", "staff"}}
+			u := policy.User{Name: "u" + string(rune('a'+i)), Groups: []string{"team-a", "staff", "proj-a"}}
 			for range 200 {
-				for _, g := range []string{"scratch", "teams", "staff", "blob"} {
+				for _, g := range []string{"scratch", "teams", "staff", "blob", "short-only", "cond", "projects"} {
 					if _, err := p.Decide(u, policy.Request{Grant: g}); err != nil {
 						t.Error(err)
 						return
