@@ -63,7 +63,7 @@ func TestCoalesceColdCache(t *testing.T) {
 	release()
 	wg.Wait()
 
-	want := Identity{Name: alice.Name, Groups: alice.Groups, Scopes: alice.Scopes}
+	want := Identity{Name: alice.Name, Groups: alice.Groups}
 	for i := range callers {
 		if errs[i] != nil {
 			t.Fatalf("caller %d: %v", i, errs[i])

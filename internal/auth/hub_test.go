@@ -17,7 +17,7 @@ func TestAuthenticateUser(t *testing.T) {
 		t.Run(api, func(t *testing.T) {
 			f := newFakeHub(t)
 			f.addUser(aliceToken, hubUser{Kind: "user", Name: "alice", Admin: true,
-				Groups: []string{"staff"}, Scopes: []string{"custom:credserver:use"}})
+				Groups: []string{"staff"}, Scopes: []string{"custom:credserver:use", "read:users!user=alice", "tokens!user=alice"}})
 			h := newTestHub(t, f, HubConfig{APIURL: f.srv.URL + api, RequireScopes: []string{"custom:credserver:use"}})
 
 			got, err := h.Authenticate(t.Context(), aliceToken)
@@ -247,10 +247,25 @@ func TestAuthenticateMalformedTokenNeverAsksHub(t *testing.T) {
 	}
 }
 
-func TestAuthenticateCallerOwnsSlices(t *testing.T) {
+// TestScopesNotRetained: only the required scopes (all held) come back;
+// the hub's full list is not kept in the cache.
+func TestScopesNotRetained(t *testing.T) {
 	f := newFakeHub(t)
 	f.addUser(aliceToken, alice)
 	h := newTestHub(t, f, HubConfig{})
+	id, err := h.Authenticate(t.Context(), aliceToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Scopes != nil {
+		t.Errorf("Scopes = %q with no required scopes, want nil", id.Scopes)
+	}
+}
+
+func TestAuthenticateCallerOwnsSlices(t *testing.T) {
+	f := newFakeHub(t)
+	f.addUser(aliceToken, alice)
+	h := newTestHub(t, f, HubConfig{RequireScopes: []string{"custom:credserver:use"}})
 
 	first, err := h.Authenticate(t.Context(), aliceToken)
 	if err != nil {
@@ -265,7 +280,7 @@ func TestAuthenticateCallerOwnsSlices(t *testing.T) {
 	if diff := cmp.Diff(alice.Groups, second.Groups); diff != "" {
 		t.Errorf("cached groups changed by a caller (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(alice.Scopes, second.Scopes); diff != "" {
+	if diff := cmp.Diff([]string{"custom:credserver:use"}, second.Scopes); diff != "" {
 		t.Errorf("cached scopes changed by a caller (-want +got):\n%s", diff)
 	}
 }

@@ -119,5 +119,9 @@ func (h *Hub) identity(ctx context.Context, body io.Reader) (Identity, bool, err
 		return Identity{}, false, fmt.Errorf("%w: the token lacks the required scope(s) %s",
 			ErrForbidden, strings.Join(missing, ", "))
 	}
-	return Identity{Name: u.Name, Groups: u.Groups, Scopes: u.Scopes, Admin: u.Admin}, false, nil
+	var scopes []string
+	if len(h.requireScopes) > 0 {
+		scopes = h.requireScopes // shared, read-only: result() hands out copies
+	}
+	return Identity{Name: u.Name, Groups: u.Groups, Scopes: scopes, Admin: u.Admin}, false, nil
 }

@@ -17,8 +17,10 @@ type Identity struct {
 	// Groups are the hub groups of the token's owner. The hub always lists
 	// all of them, whatever the token's scopes.
 	Groups []string
-	// Scopes are the scopes the hub granted this token (JupyterHub ≥ 2),
-	// used for hub.require_scopes.
+	// Scopes are the hub.require_scopes this token was found to hold (all
+	// of them, or the identity would have been refused). The hub's full list
+	// is not kept: JupyterHub 3 lists every scope of the user's role, and
+	// 100,000 cached identities would carry them all for nothing.
 	Scopes []string
 	// Admin reports whether the hub marks the user as an admin. It grants
 	// nothing by itself in credserver; policy decides.

@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithy "github.com/aws/smithy-go"
 )
 
@@ -157,8 +159,38 @@ func (m *MinIO) Start(ctx context.Context) error {
 		m.proc.stop()
 		return err
 	}
+	if err := m.waitSTS(ctx); err != nil {
+		err = m.proc.startError(err)
+		m.proc.stop()
+		return err
+	}
 	m.logf("minio: ready at %s after %s", m.Endpoint, time.Since(begin).Round(time.Millisecond))
 	return nil
+}
+
+// waitSTS waits until STS answers: MinIO's IAM subsystem comes up after
+// /minio/health/ready, and until then AssumeRole says "Server not
+// initialized".
+func (m *MinIO) waitSTS(ctx context.Context) error {
+	cfg := m.AWSConfig()
+	client := sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(m.Endpoint) })
+	for {
+		_, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{
+			RoleArn: aws.String("arn:aws:iam::000000000000:role/peers-probe"), RoleSessionName: aws.String("peers-probe"),
+			DurationSeconds: aws.Int32(900),
+		})
+		if err == nil {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "not initialized") {
+			return fmt.Errorf("peers: minio STS probe: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("peers: minio STS never initialized: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // Stop stops MinIO but keeps its data for Start. Stopping a stopped server is

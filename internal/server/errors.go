@@ -139,11 +139,19 @@ func errString(err error) string {
 	return err.Error()
 }
 
+var newline = []byte("\n")
+
 // writeJSON writes v as the response body. Headers common to every response
 // (Cache-Control: no-store) are set by middleware.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	if raw, ok := v.(json.RawMessage); ok {
+		// Already encoded (cached credentials): write the bytes as they are.
+		_, _ = w.Write(raw)
+		_, _ = w.Write(newline)
+		return
+	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)

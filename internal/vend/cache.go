@@ -1,7 +1,9 @@
 package vend
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -144,11 +146,33 @@ func (c *Cache) fill(ctx context.Context, p Provider, key string, req Request) (
 	if cred == nil {
 		return flight{}, fmt.Errorf("vend: provider returned no credential and no error")
 	}
+	if cred, err = encoded(cred); err != nil {
+		return flight{}, err
+	}
 	e := entry{cred: cred, issued: issued}
 	if c.fresh(e) {
 		c.entries.Add(key, e)
 	}
 	return flight{cred: cred}, nil
+}
+
+// encoded returns cred with its Body encoded to JSON once: the hits that
+// follow write those bytes instead of encoding a struct every time, and the
+// cache holds one compact byte slice per credential rather than a struct of
+// strings.
+func encoded(cred *Credentials) (*Credentials, error) {
+	if _, ok := cred.Body.(json.RawMessage); ok {
+		return cred, nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(cred.Body); err != nil {
+		return nil, fmt.Errorf("vend: encode credential body: %w", err)
+	}
+	out := *cred
+	out.Body = json.RawMessage(bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
+	return &out, nil
 }
 
 func (c *Cache) lookup(key string) (*Credentials, bool) {

@@ -57,7 +57,8 @@ type Credentials struct {
 	KeyID string
 	// Body is the provider's JSON response object (field names from the
 	// public API), including the common fields grant, provider and
-	// expires_at. It holds secrets: never log it.
+	// expires_at. A [Cache] hands it out already encoded, as a
+	// json.RawMessage. It holds secrets: never log it.
 	Body any
 }
 

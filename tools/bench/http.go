@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/credserver/credserver/internal/server"
+	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/vend/awssts"
+)
+
+func runHTTP(o options) error {
+	dir, err := os.MkdirTemp("", "credserver-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	names := make([]string, o.users)
+	for i := range names {
+		names[i] = fmt.Sprintf("user%04d", i)
+	}
+	fmt.Printf("starting JupyterHub, MinIO and credserver with %d hub users…\n", o.users)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	s, err := stack.Start(ctx, stack.Options{Dir: dir, Users: names, Buckets: []string{"hub-scratch", "hub-shared"}, Limits: &server.Limits{}})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	path := stack.BasePath + "/v1/credentials/scratch"
+	credURL := s.URL + "/v1/credentials/scratch"
+
+	var body []byte
+	tokens := make([]string, 0, len(names))
+	for _, u := range names {
+		b, err := get(credURL, s.Tokens[u])
+		if err != nil {
+			return fmt.Errorf("warm-up for %s: %w", u, err)
+		}
+		body = b
+		tokens = append(tokens, s.Tokens[u])
+	}
+	bareURL, stopBare, err := startBare(body)
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+	script, err := writeScript(dir, path, tokens)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("\n== warm throughput: wrk -t%d -c%d -d%s, %d distinct users, body %d bytes\n",
+		o.threads, o.connections, o.duration, len(tokens), len(body))
+	var best = map[string]wrkResult{}
+	for round := 1; round <= 2; round++ {
+		for _, target := range []struct{ name, url string }{{"credserver", s.URL[:len(s.URL)-len(stack.BasePath)] + path}, {"bare", bareURL + path}} {
+			r, err := runWrk(o, script, target.url)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("  round %d  %-10s %9.0f req/s  p50 %-9s p99 %-9s %s\n", round, target.name, r.RPS, r.P50, r.P99, r.Errors)
+			if r.RPS > best[target.name].RPS {
+				best[target.name] = r
+			}
+		}
+	}
+	c, b := best["credserver"], best["bare"]
+	fmt.Printf("  best: credserver %.0f req/s, bare %.0f req/s → ratio %.2f (target ≥ 0.5)\n", c.RPS, b.RPS, c.RPS/b.RPS)
+
+	rate := c.RPS / 2
+	fmt.Printf("\n== latency at half of credserver's peak (%.0f req/s, open loop, %s)\n", rate, o.duration)
+	for _, target := range []struct{ name, url string }{{"credserver", credURL}, {"bare", bareURL + path}} {
+		p, err := paced(target.url, tokens, rate, o.duration)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  %-10s sent %6d  errors %d  p50 %-9s p99 %-9s (target p99 ≤ 2ms)\n", target.name, p.n, p.errors, p.p50, p.p99)
+	}
+
+	return coldPath(o, s, credURL)
+}
+
+func get(url, token string) ([]byte, error) {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return b, err
+}
+
+// startBare serves body, with the same headers credserver sends, on a free
+// port: the baseline of an HTTP server on this machine.
+func startBare(body []byte) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// coldPath times credential requests that miss the credential cache (the
+// identity is cached; each asks a different duration, so each is a new STS
+// call) interleaved with direct AssumeRole calls carrying the same session
+// policy to the same MinIO.
+func coldPath(o options, s *stack.Stack, credURL string) error {
+	user := "user0000"
+	policy, err := awssts.SessionPolicy("hub-scratch", []string{user + "/"}, "readwrite")
+	if err != nil {
+		return err
+	}
+	client := sts.New(sts.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(s.MinIO.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(s.MinIO.RootUser, s.MinIO.RootPassword, ""),
+	})
+	var viaServer, direct []time.Duration
+	for i := range o.cold {
+		d := 3600 + i
+		start := time.Now()
+		if _, err := get(fmt.Sprintf("%s?duration=%d", credURL, d), s.Tokens[user]); err != nil {
+			return fmt.Errorf("cold request: %w", err)
+		}
+		viaServer = append(viaServer, time.Since(start))
+		start = time.Now()
+		if _, err := client.AssumeRole(context.Background(), &sts.AssumeRoleInput{
+			RoleArn: aws.String("arn:aws:iam::000000000000:role/hub-users"), RoleSessionName: aws.String(user),
+			DurationSeconds: aws.Int32(int32(d)), Policy: aws.String(string(policy)),
+		}); err != nil {
+			return fmt.Errorf("direct AssumeRole: %w", err)
+		}
+		direct = append(direct, time.Since(start))
+	}
+	ps, pd := percentiles(viaServer), percentiles(direct)
+	fmt.Printf("\n== cold path: %d credential requests that each make an STS call, interleaved with direct AssumeRole calls\n", o.cold)
+	fmt.Printf("  via credserver  p50 %-9s p90 %s\n", ps[0], ps[1])
+	fmt.Printf("  direct STS      p50 %-9s p90 %s\n", pd[0], pd[1])
+	fmt.Printf("  added by credserver at p50: %s (target ≤ 1ms)\n", ps[0]-pd[0])
+	return nil
+}
+
+func percentiles(ds []time.Duration) [3]time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return [3]time.Duration{at(.5), at(.9), at(.99)}
+}
