@@ -37,4 +37,30 @@ if [ ! -x "$PEERS_DIR/bin/minio" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$MINIO
   echo "$MINIO_VERSION" >"$stamp"
 fi
 
+# Azurite: the azure provider's tests run its blob service. 3.35.0 is the
+# newest release that still supports Node 20 (3.36 wants 21, 3.37 wants 22).
+AZURITE_VERSION=3.35.0
+azurite_pkg="$PEERS_DIR/azurite/node_modules/azurite/package.json"
+if ! command -v npm >/dev/null; then
+  log "installing Debian packages: nodejs npm"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >&2
+fi
+if [ "$(node -p 'require(process.argv[1]).version' "$azurite_pkg" 2>/dev/null)" != "$AZURITE_VERSION" ]; then
+  log "installing azurite $AZURITE_VERSION with npm"
+  npm install --prefix "$PEERS_DIR/azurite" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >&2
+fi
+ln -sfn ../azurite/node_modules/.bin/azurite-blob "$PEERS_DIR/bin/azurite-blob"
+
+# helm: deploy/helm/chart_test.go runs `helm lint` and `helm template`.
+HELM_VERSION=v3.21.4
+helm_stamp="$PEERS_DIR/bin/.helm-version"
+if [ ! -x "$PEERS_DIR/bin/helm" ] || [ "$(cat "$helm_stamp" 2>/dev/null)" != "$HELM_VERSION" ]; then
+  log "building helm $HELM_VERSION"
+  GOBIN="$PEERS_DIR/bin" GOFLAGS=-buildvcs=false go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+  echo "$HELM_VERSION" >"$helm_stamp"
+fi
+
 echo "$PEERS_DIR/bin"

@@ -7,6 +7,8 @@ import (
 	"github.com/credserver/credserver/internal/config"
 	"github.com/credserver/credserver/internal/vend"
 	"github.com/credserver/credserver/internal/vend/awssts"
+	"github.com/credserver/credserver/internal/vend/azure"
+	"github.com/credserver/credserver/internal/vend/gcs"
 )
 
 // buildProviders builds every configured provider. A provider type this
@@ -26,6 +28,27 @@ func buildProviders(ctx context.Context, cfg *config.Config, o Options) (map[str
 				Credentials: o.AWSCredentials,
 				HTTPClient:  o.STSClient,
 				Now:         o.Now,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("provider %q: %w", name, err)
+			}
+			out[name] = p
+		case "gcs":
+			// o.STSClient carries Google's token exchange too: the upstream
+			// client tests wrap.
+			p, err := gcs.New(ctx, gcs.Config{CredentialsFile: pc.CredentialsFile, HTTPClient: o.STSClient, Now: o.Now})
+			if err != nil {
+				return nil, fmt.Errorf("provider %q: %w", name, err)
+			}
+			out[name] = p
+		case "azure":
+			p, err := azure.New(azure.Config{
+				AccountName:           pc.AccountName,
+				AccountKeyFile:        pc.AccountKeyFile,
+				BlobEndpoint:          pc.BlobEndpoint,
+				HierarchicalNamespace: pc.HierarchicalNamespace,
+				HTTPClient:            o.STSClient,
+				Now:                   o.Now,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("provider %q: %w", name, err)

@@ -1,6 +1,7 @@
 package credctl
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -48,6 +49,12 @@ func envLines(grant string, body []byte) ([]byte, error) {
 		} else {
 			unset = append(unset, "AWS_ENDPOINT_URL")
 		}
+	case "gcs", "azure":
+		vars, gone, err := storageEnv(grant, cb.Provider, body)
+		if err != nil {
+			return nil, err
+		}
+		set, unset = append(set, vars...), append(unset, gone...)
 	default:
 		fmt.Fprintf(&b, "# credctl cannot export %s credentials as environment variables yet; use --format json\n",
 			oneLine(cb.Provider))
@@ -72,6 +79,45 @@ func envLines(grant string, body []byte) ([]byte, error) {
 		fmt.Fprintf(&b, "unset %s\n", name)
 	}
 	return []byte(b.String()), nil
+}
+
+// storageBody holds the gcs and azure fields envLines exports.
+type storageBody struct {
+	AccessToken string `json:"access_token"`
+	SASToken    string `json:"sas_token"`
+	AccountName string `json:"account_name"`
+	AccountURL  string `json:"account_url"`
+}
+
+// storageEnv returns the variables for a gcs or azure answer, and those to
+// unset. gcsfs reads no token from the environment:
+// GOOGLE_OAUTH_ACCESS_TOKEN is the name Terraform and other Google tools
+// read, for GCSFileSystem(token=Credentials(os.environ[...])). adlfs and the
+// az CLI read AZURE_STORAGE_SAS_TOKEN with AZURE_STORAGE_ACCOUNT_NAME (adlfs)
+// or AZURE_STORAGE_ACCOUNT (az); both prefer a connection string or account
+// key over the SAS, so leftovers of those are unset.
+func storageEnv(grant, provider string, body []byte) (set [][2]string, unset []string, err error) {
+	var sb storageBody
+	if err := json.Unmarshal(body, &sb); err != nil {
+		return nil, nil, fmt.Errorf("the server's answer for %s grant %q is malformed: %v", provider, grant, err)
+	}
+	if provider == "gcs" {
+		if sb.AccessToken == "" {
+			return nil, nil, fmt.Errorf("the server's answer for grant %q has no access token", grant)
+		}
+		return [][2]string{{"GOOGLE_OAUTH_ACCESS_TOKEN", sb.AccessToken}}, nil, nil
+	}
+	if sb.SASToken == "" {
+		return nil, nil, fmt.Errorf("the server's answer for grant %q has no SAS token", grant)
+	}
+	set = append(set, [2]string{"AZURE_STORAGE_SAS_TOKEN", sb.SASToken})
+	if sb.AccountName != "" {
+		set = append(set, [2]string{"AZURE_STORAGE_ACCOUNT_NAME", sb.AccountName}, [2]string{"AZURE_STORAGE_ACCOUNT", sb.AccountName})
+	}
+	if sb.AccountURL != "" {
+		set = append(set, [2]string{"AZURE_STORAGE_ACCOUNT_URL", sb.AccountURL})
+	}
+	return set, []string{"AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"}, nil
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is

@@ -87,10 +87,10 @@ export TEAM_DATA_URL='s3://data/team/'
 export TEAM_DATA_EXPIRES_AT='2030-01-02T03:04:05Z'
 `,
 	}, {
-		name: "env for a provider credctl cannot export yet",
+		name: "env for gcs",
 		args: []string{"get", "gcs-data", "--format", "env"},
 		want: `# credserver grant gcs-data (gcs), expires 2030-01-02T03:04:05Z
-# credctl cannot export gcs credentials as environment variables yet; use --format json
+export GOOGLE_OAUTH_ACCESS_TOKEN='ya29.fake'
 export GCS_DATA_URL='gs://b/alice/'
 export GCS_DATA_EXPIRES_AT='2030-01-02T03:04:05Z'
 `,
