@@ -55,3 +55,10 @@ soak: peers
 
 clean:
 	rm -rf bin
+
+# The Helm chart alone (make test runs the same checks in deploy/helm).
+.PHONY: helm-lint
+helm-lint: peers
+	$(PEERS_DIR)/bin/helm lint --strict deploy/helm/credserver
+	$(PEERS_DIR)/bin/helm lint --strict deploy/helm/credserver --values deploy/helm/testdata/all-features.yaml
+	$(PEERS_DIR)/bin/helm template credserver deploy/helm/credserver --values deploy/helm/testdata/all-features.yaml >/dev/null

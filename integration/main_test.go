@@ -44,6 +44,10 @@ func TestMain(m *testing.M) {
 	if shared != nil {
 		shared.Close()
 	}
+	// Every response served during the run must match api/openapi.yaml.
+	if c := checkConformance(os.Stderr); code == 0 {
+		code = c
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -85,6 +89,7 @@ func sharedStack(t *testing.T) *stack.Stack {
 			HubClient: &http.Client{Transport: hubCalls, Timeout: 10 * time.Second},
 			STSClient: &http.Client{Transport: stsCalls, Timeout: 30 * time.Second},
 			Logf:      func(f string, a ...any) { fmt.Fprintf(os.Stderr, "stack: "+f+"\n", a...) },
+			Wrap:      recorded.wrap,
 		})
 	})
 	if sharedErr != nil {
