@@ -103,8 +103,10 @@ func checkConformance(w io.Writer) int {
 	if len(ex) == 0 && shared == nil {
 		return 0 // the stack never started: every integration test skipped
 	}
+	// A full run must have recorded plenty; a -run filter may pick tests
+	// that only drive the credserver binary, which is not recorded.
 	full := flag.Lookup("test.run") == nil || flag.Lookup("test.run").Value.String() == ""
-	if want := map[bool]int{true: minRecorded, false: 1}[full]; len(ex) < want {
+	if want := map[bool]int{true: minRecorded, false: 0}[full]; len(ex) < want {
 		fmt.Fprintf(w, "openapi conformance: only %d responses recorded, want at least %d: is stack.Options.Wrap still applied?\n", len(ex), want)
 		return 1
 	}

@@ -38,7 +38,10 @@ func TestGracefulShutdown(t *testing.T) {
 		stack.Vars{Listen: addr, HubAPI: s.Hub.APIURL, S3: s.MinIO.Endpoint}); err != nil {
 		t.Fatal(err)
 	}
-	cfgPath := filepath.Join(t.TempDir(), "credserver.yaml")
+	dir := t.TempDir()
+	auditPath := filepath.Join(dir, "audit.jsonl")
+	fmt.Fprintf(&cfg, "audit_log: %s\n", auditPath)
+	cfgPath := filepath.Join(dir, "credserver.yaml")
 	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +109,9 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("credserver did not exit after draining")
+	}
+	if audit, err := os.ReadFile(auditPath); err != nil || !strings.Contains(string(audit), `"event":"issued"`) {
+		t.Errorf("audit_log %s: %v: %q", auditPath, err, audit)
 	}
 	if !strings.Contains(logs.String(), "draining") {
 		t.Errorf("no shutdown log line:\n%s", logs.String())

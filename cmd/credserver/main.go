@@ -109,8 +109,17 @@ func serveConfig(path string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	audit := io.Writer(os.Stdout)
+	if cfg.AuditLog != "" {
+		f, err := os.OpenFile(cfg.AuditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("audit_log: %w", err)
+		}
+		defer f.Close()
+		audit = f
+	}
 	metrics := server.NewMetrics()
-	srv, err := app.Build(ctx, cfg, app.Options{Logger: log, Audit: os.Stdout, Metrics: metrics})
+	srv, err := app.Build(ctx, cfg, app.Options{Logger: log, Audit: audit, Metrics: metrics})
 	if err != nil {
 		return err
 	}

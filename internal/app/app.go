@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/time/rate"
 
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/config"
@@ -67,7 +69,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		CacheTTL:      time.Duration(cfg.Hub.CacheTTL),
 		RequireScopes: cfg.Hub.RequireScopes,
 		Client:        instrumentedClient(o.Metrics, "hub", o.HubClient),
-		Timeout:       o.HubTimeout,
+		Timeout:       cmp.Or(o.HubTimeout, time.Duration(cfg.Hub.Timeout)),
 		Now:           o.Now,
 	})
 	if err != nil {
@@ -93,9 +95,19 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		Audit:          o.Audit,
 		Now:            o.Now,
 		Metrics:        o.Metrics,
-		Limits:         o.Limits,
-		RequestTimeout: o.RequestTimeout,
+		Limits:         cmp.Or(o.Limits, limitsFrom(cfg.Limits)),
+		RequestTimeout: cmp.Or(o.RequestTimeout, time.Duration(cfg.RequestTimeout)),
 	})
+}
+
+// limitsFrom turns the config's limits into the server's; a negative rate
+// turns that limit off.
+func limitsFrom(l config.Limits) *server.Limits {
+	rate := func(r float64) rate.Limit { return rate.Limit(max(r, 0)) }
+	return &server.Limits{
+		UserRate: rate(l.UserRate), UserBurst: l.UserBurst,
+		AuthFailureRate: rate(l.AuthFailureRate), AuthFailureBurst: l.AuthFailureBurst,
+	}
 }
 
 // instrumentedClient returns c (or a default client) with its transport

@@ -94,6 +94,8 @@ func sameRuntime(old, cfg *config.Config) error {
 	switch {
 	case old.Listen != cfg.Listen, old.BasePath != cfg.BasePath, old.MetricsListen != cfg.MetricsListen:
 		return fmt.Errorf("%w: listen, base_path or metrics_listen changed", ErrRestartNeeded)
+	case old.RequestTimeout != cfg.RequestTimeout, old.AuditLog != cfg.AuditLog, old.Limits != cfg.Limits:
+		return fmt.Errorf("%w: request_timeout, audit_log or limits changed", ErrRestartNeeded)
 	case !reflect.DeepEqual(old.Hub, cfg.Hub):
 		return fmt.Errorf("%w: hub changed", ErrRestartNeeded)
 	case !reflect.DeepEqual(old.Store, cfg.Store):

@@ -22,6 +22,14 @@ type Config struct {
 	Providers map[string]Provider `yaml:"providers"`
 	// Grants are the named things users may ask for, in file order.
 	Grants []Grant `yaml:"grants"`
+	// RequestTimeout bounds every request, upstream calls included, so a
+	// hung hub or STS never holds a client. Default 30s.
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// AuditLog is the file the audit trail (one JSON line per issuance or
+	// denial) is appended to; "" or "-" means standard output.
+	AuditLog string `yaml:"audit_log"`
+	// Limits are the rate limits.
+	Limits Limits `yaml:"limits"`
 
 	// lines maps key paths such as "grants[1].access" to their line in
 	// the file; nil for a Config built in code.
@@ -39,6 +47,24 @@ type Hub struct {
 	// RequireScopes lists hub scopes every caller's token must carry,
 	// e.g. "custom:credserver:use". Empty means none.
 	RequireScopes []string `yaml:"require_scopes"`
+	// Timeout bounds one identity lookup at the hub, its one retry
+	// included. Default 10s.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Limits are rate limits. A rate left out (or 0) takes its default; a
+// negative rate turns that limit off.
+type Limits struct {
+	// UserRate is credential requests per second per hub user, after
+	// UserBurst at once. Defaults 20 and 2000: a Dask cluster's stampede
+	// passes (the cache answers it), a runaway loop does not.
+	UserRate  float64 `yaml:"user_rate"`
+	UserBurst int     `yaml:"user_burst"`
+	// AuthFailureRate is failed authentications per second per client
+	// address, after AuthFailureBurst. Defaults 1 and 30. Callers whose
+	// identity is cached are never held back by it.
+	AuthFailureRate  float64 `yaml:"auth_failure_rate"`
+	AuthFailureBurst int     `yaml:"auth_failure_burst"`
 }
 
 // Store configures durable state.

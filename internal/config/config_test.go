@@ -32,7 +32,11 @@ func TestLoadSample(t *testing.T) {
 			APIURL:        "http://127.0.0.1:8081/hub/api",
 			CacheTTL:      config.Duration(time.Minute),
 			RequireScopes: []string{},
+			Timeout:       config.Duration(config.DefaultHubTimeout),
 		},
+		RequestTimeout: config.Duration(config.DefaultRequestTimeout),
+		Limits: config.Limits{UserRate: config.DefaultUserRate, UserBurst: config.DefaultUserBurst,
+			AuthFailureRate: config.DefaultAuthFailureRate, AuthFailureBurst: config.DefaultAuthFailureBurst},
 		Store: config.Store{Driver: "sqlite", DSN: "/var/lib/credserver/credserver.db", EncryptionKeyFile: "/etc/credserver/store.key"},
 		Providers: map[string]config.Provider{
 			"s3": {Type: "aws", Region: "us-east-1", RoleARN: "arn:aws:iam::123456789012:role/hub-users",

@@ -3,18 +3,27 @@ package config
 import (
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Defaults and limits.
 const (
-	DefaultListen          = "127.0.0.1:8080"
-	DefaultCacheTTL        = 60 * time.Second
-	DefaultDefaultDuration = time.Hour
-	DefaultMaxDuration     = 12 * time.Hour
+	DefaultListen         = "127.0.0.1:8080"
+	DefaultCacheTTL       = 60 * time.Second
+	DefaultHubTimeout     = 10 * time.Second
+	DefaultRequestTimeout = 30 * time.Second
+	// Rate limit defaults; see Limits.
+	DefaultUserRate         = 20.0
+	DefaultUserBurst        = 2000
+	DefaultAuthFailureRate  = 1.0
+	DefaultAuthFailureBurst = 30
+	DefaultDefaultDuration  = time.Hour
+	DefaultMaxDuration      = 12 * time.Hour
 	// MinDuration is the shortest credential lifetime: AWS STS refuses
 	// less than 900 seconds.
 	MinDuration = 15 * time.Minute
@@ -44,6 +53,28 @@ func (c *Config) applyDefaults() {
 	c.Hub.APIURL = strings.TrimRight(c.Hub.APIURL, "/")
 	if c.Hub.CacheTTL == 0 {
 		c.Hub.CacheTTL = Duration(DefaultCacheTTL)
+	}
+	if c.Hub.Timeout == 0 {
+		c.Hub.Timeout = Duration(DefaultHubTimeout)
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = Duration(DefaultRequestTimeout)
+	}
+	if c.AuditLog == "-" {
+		c.AuditLog = ""
+	}
+	l := &c.Limits
+	if l.UserRate == 0 {
+		l.UserRate = DefaultUserRate
+	}
+	if l.UserBurst == 0 {
+		l.UserBurst = DefaultUserBurst
+	}
+	if l.AuthFailureRate == 0 {
+		l.AuthFailureRate = DefaultAuthFailureRate
+	}
+	if l.AuthFailureBurst == 0 {
+		l.AuthFailureBurst = DefaultAuthFailureBurst
 	}
 	if c.Store.Driver == "" {
 		c.Store.Driver = "sqlite"
@@ -127,6 +158,30 @@ func (v *validator) top(c *Config) {
 	}
 	if ttl := time.Duration(c.Hub.CacheTTL); ttl < 0 || ttl > maxCacheTTL {
 		v.errorf("hub.cache_ttl", "hub.cache_ttl %s must be between 0s and %s (a revoked hub token keeps working for this long)", c.Hub.CacheTTL, Duration(maxCacheTTL))
+	}
+	if t := time.Duration(c.Hub.Timeout); t != 0 && (t < 100*time.Millisecond || t > time.Minute) {
+		v.errorf("hub.timeout", "hub.timeout %s must be between 100ms and 1m", c.Hub.Timeout)
+	}
+	if t := time.Duration(c.RequestTimeout); t != 0 && (t < time.Second || t > 5*time.Minute) {
+		v.errorf("request_timeout", "request_timeout %s must be between 1s and 5m", c.RequestTimeout)
+	}
+	if c.AuditLog != "" && strings.ContainsFunc(c.AuditLog, unicode.IsControl) {
+		v.errorf("audit_log", "audit_log %q must be a file path (or - for standard output)", c.AuditLog)
+	}
+	for _, r := range []struct {
+		key   string
+		rate  float64
+		burst int
+	}{
+		{"limits.user_rate", c.Limits.UserRate, c.Limits.UserBurst},
+		{"limits.auth_failure_rate", c.Limits.AuthFailureRate, c.Limits.AuthFailureBurst},
+	} {
+		if math.IsNaN(r.rate) || math.IsInf(r.rate, 0) {
+			v.errorf(r.key, "%s must be a number (negative turns the limit off)", r.key)
+		}
+		if r.burst < 0 {
+			v.errorf(strings.Replace(r.key, "_rate", "_burst", 1), "%s must not be negative", strings.Replace(r.key, "_rate", "_burst", 1))
+		}
 	}
 	for i, s := range c.Hub.RequireScopes {
 		if s == "" || strings.ContainsFunc(s, isSpaceOrControl) {
