@@ -84,7 +84,7 @@ func sharedStack(t *testing.T) *stack.Stack {
 		shared, sharedErr = stack.Start(ctx, stack.Options{
 			Dir:       stackDir,
 			Users:     append(stackUsers, encodedUsers...),
-			Groups:    map[string][]string{"staff": {"alice"}},
+			Groups:    map[string][]string{"staff": {"alice"}, "proj-ocean": {"alice", "carol"}, "proj-ice": {"carol"}},
 			Buckets:   []string{"hub-scratch", "hub-shared"},
 			HubClient: &http.Client{Transport: hubCalls, Timeout: 10 * time.Second},
 			STSClient: &http.Client{Transport: stsCalls, Timeout: 30 * time.Second},

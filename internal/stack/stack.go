@@ -66,6 +66,12 @@ grants:
     prefix: ""
     access: read
     allow: {groups: [staff]}
+  - name: team
+    provider: minio
+    bucket: hub-shared
+    prefix: "projects/{group}/"
+    access: readwrite
+    allow: {groups: ["proj-*"]}
 `
 
 // Vars are what a config template may refer to.
