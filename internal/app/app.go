@@ -83,6 +83,10 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 	if err != nil {
 		return nil, err
 	}
+	gh, err := buildGitHub(ctx, cfg, o, providers)
+	if err != nil {
+		return nil, err
+	}
 	for name, p := range providers {
 		providers[name] = o.Metrics.InstrumentProvider(cfg.Providers[name].Type, p)
 	}
@@ -97,6 +101,8 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		Metrics:        o.Metrics,
 		Limits:         cmp.Or(o.Limits, limitsFrom(cfg.Limits)),
 		RequestTimeout: cmp.Or(o.RequestTimeout, time.Duration(cfg.RequestTimeout)),
+		GitHub:         gh.links,
+		Ready:          gh.ready,
 	})
 }
 

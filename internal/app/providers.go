@@ -54,6 +54,9 @@ func buildProviders(ctx context.Context, cfg *config.Config, o Options) (map[str
 				return nil, fmt.Errorf("provider %q: %w", name, err)
 			}
 			out[name] = p
+		case "github":
+			// Built by buildGitHub (github.go): the github providers share
+			// one store.
 		default:
 			return nil, fmt.Errorf("provider %q: type %q is not supported by this version of credserver", name, pc.Type)
 		}

@@ -118,8 +118,10 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return c.get(ctx, g, rest)
 	case "aws":
 		return c.aws(ctx, g, rest)
-	case "github", "git-credential":
-		return fmt.Errorf("%s: not implemented yet in this version of credctl", cmd)
+	case "github":
+		return c.github(ctx, g, rest)
+	case "git-credential":
+		return c.gitCredential(ctx, g, rest)
 	case "version":
 		return c.version(rest)
 	case "help":

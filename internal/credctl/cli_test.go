@@ -54,10 +54,14 @@ func TestUsageErrors(t *testing.T) {
 			stderr: "credctl: aws configure: \"my prof\" cannot be an AWS profile name\n"},
 		{name: "version with argument", args: []string{"version", "x"}, code: 2,
 			stderr: "credctl: version: unexpected argument \"x\"\n"},
-		{name: "github later", args: []string{"github", "login"}, code: 1,
-			stderr: "credctl: github: not implemented yet in this version of credctl\n"},
-		{name: "git-credential later", args: []string{"git-credential", "get"}, code: 1,
-			stderr: "credctl: git-credential: not implemented yet in this version of credctl\n"},
+		{name: "github without subcommand", args: []string{"github"}, code: 2,
+			stderr: "credctl: github: which subcommand? usage: credctl github login [--force] | logout\n"},
+		{name: "github unknown subcommand", args: []string{"github", "push"}, code: 2,
+			stderr: "credctl: github: unknown subcommand \"push\"; use login or logout\n"},
+		{name: "github login argument", args: []string{"github", "login", "me"}, code: 2,
+			stderr: "credctl: github login: unexpected argument \"me\"\n"},
+		{name: "git-credential without action", args: []string{"git-credential"}, code: 2,
+			stderr: "credctl: git-credential: which action? git calls it as: credctl git-credential get|store|erase\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

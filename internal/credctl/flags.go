@@ -25,8 +25,14 @@ Commands:
       Write profile P (default: the grant name) for grant G (default: scratch)
       to $AWS_CONFIG_FILE or ~/.aws/config, with credential_process calling
       credctl, so boto3, s3fs and the aws CLI refresh credentials themselves.
-  github login [--force]              (not implemented yet)
-  git-credential get|store|erase      (not implemented yet)
+  github login [--force] [--grant G]
+      Link your GitHub account once (you approve a code at GitHub), then set
+      git's credential helper for that GitHub to credctl: git push just works,
+      with fresh 8-hour tokens, from any of your servers.
+  github logout [--grant G]
+      Forget the link (and revoke it at GitHub where the server can).
+  git-credential get|store|erase [--grant G]
+      git's credential-helper protocol; github login configures it for you.
   version
       Print credctl's version.
   help [COMMAND]
@@ -70,6 +76,20 @@ credential_process = credctl get G --format credential-process, and the
 grant's region and endpoint_url. Other profiles and comments are kept.
   --grant G     the grant (default: scratch)
   --profile P   the profile name (default: the grant name; "default" writes [default])
+`,
+	"github": `Usage: credctl github login [--force] [--grant G] [--server URL]
+       credctl github logout [--grant G] [--server URL]
+
+login links your GitHub account to your hub account through credserver: it
+prints a code and a URL, waits while you approve at GitHub, then sets
+credential.<github-url>.helper in ~/.gitconfig to credctl (other helpers are
+kept). Already linked: only checks git's setting, unless --force.
+  --grant G   the GitHub grant (default: your first GitHub grant with mode user)
+`,
+	"git-credential": `Usage: credctl git-credential get|store|erase [--grant G] [--server URL]
+
+git's credential-helper protocol: get prints username=x-access-token, a fresh
+token as password, and password_expiry_utc. store and erase do nothing.
 `,
 	"version": "Usage: credctl version\n",
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/credserver/credserver/internal/auth"
+	"github.com/credserver/credserver/internal/ghapp"
 	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/vend"
 )
@@ -89,6 +90,12 @@ func toAPIError(err error) *apiError {
 		// The client hung up; nobody reads this answer, but the logs and
 		// metrics should not count it as a server fault.
 		return &apiError{Status: statusClientClosed, Code: "client_closed_request", Msg: "the client closed the request", Err: err}
+	case errors.Is(err, ghapp.ErrNotLinked):
+		return &apiError{Status: http.StatusConflict, Code: "github_not_linked",
+			Msg: "your hub account is not linked to GitHub (or the link expired); run 'credctl github login'", Err: err}
+	case errors.Is(err, ghapp.ErrLoginNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "login_not_found",
+			Msg: "no such GitHub login of yours; start one with 'credctl github login'", Err: err}
 	case errors.As(err, &upErr):
 		return &apiError{Status: http.StatusBadGateway, Code: "upstream_error",
 			Msg: fmt.Sprintf("%s refused the request: %s", upErr.Upstream, upErr.Reason), Err: err}

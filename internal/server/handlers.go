@@ -61,6 +61,9 @@ type whoamiBody struct {
 	Groups []string      `json:"groups"`
 	Admin  bool          `json:"admin"`
 	Grants []whoamiGrant `json:"grants"`
+	// GitHub is the caller's GitHub link; absent without a GitHub grant
+	// with mode user.
+	GitHub *whoamiGitHub `json:"github,omitempty"`
 }
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
@@ -69,7 +72,7 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	views := s.policy.Load().Grants(policyUser(id))
-	body := whoamiBody{User: id.Name, Groups: id.Groups, Admin: id.Admin, Grants: make([]whoamiGrant, 0, len(views))}
+	body := whoamiBody{User: id.Name, Groups: id.Groups, Admin: id.Admin, Grants: make([]whoamiGrant, 0, len(views)), GitHub: s.whoamiGitHub(r, id)}
 	if body.Groups == nil {
 		body.Groups = []string{}
 	}

@@ -52,6 +52,9 @@ type Deps struct {
 	// RequestTimeout bounds every request, upstream calls included, so a
 	// hung upstream never holds a client; 0 means 30s.
 	RequestTimeout time.Duration
+	// GitHub serves the GitHub account-link endpoints; nil (no github
+	// provider with a store) leaves them out.
+	GitHub GitHub
 }
 
 // Server serves the credserver API. It is safe for concurrent use; the
@@ -71,6 +74,7 @@ type Server struct {
 	userLimit *keyedLimiter
 	authLimit *keyedLimiter
 	handler   http.Handler
+	github    GitHub
 }
 
 // New builds a server. The returned server's Handler serves every route.
@@ -88,6 +92,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		now:       deps.Now,
 		metrics:   deps.Metrics,
 		timeout:   deps.RequestTimeout,
+		github:    deps.GitHub,
 	}
 	limits := DefaultLimits
 	if deps.Limits != nil {
@@ -142,6 +147,9 @@ func (s *Server) routes() http.Handler {
 		r.Get("/readyz", s.handle(s.readyz))
 		r.Get("/v1/whoami", s.handle(s.whoami))
 		r.Get("/v1/credentials/{grant}", s.handle(s.credentials))
+		if s.github != nil {
+			s.githubRoutes(r)
+		}
 	}
 	if s.opts.BasePath == "" {
 		api(r)

@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Sealing contexts: the table, the column, and the row's owner, so a value
+// cannot be moved to another row or column.
+func linkContext(column, provider, user string) []string {
+	return []string{"github_links", column, provider, user}
+}
+
+func loginContext(id, provider, user string) []string {
+	return []string{"github_device_logins", "device_code", id, provider, user}
+}
+
+const linkColumns = `github_login, github_id, access_token, access_expires_ms, refresh_token,
+	refresh_expires_ms, generation, created_ms, updated_ms`
+
+// GitHubLink implements [Store].
+func (s *SQLite) GitHubLink(ctx context.Context, provider, user string) (*GitHubLink, error) {
+	return s.getLink(ctx, s.db, provider, user)
+}
+
+func (s *SQLite) getLink(ctx context.Context, q querier, provider, user string) (*GitHubLink, error) {
+	l := &GitHubLink{Provider: provider, User: user}
+	var at, rt []byte
+	var atExp, rtExp, created, updated sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM github_links WHERE provider = ? AND hub_user = ?`, provider, user).
+		Scan(&l.Login, &l.GitHubID, &at, &atExp, &rt, &rtExp, &l.Generation, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: reading github link: %w", err)
+	}
+	pt, err := s.seal.Open(at, linkContext("access_token", provider, user)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: github link access token: %w", err)
+	}
+	l.AccessToken = string(pt)
+	if rt != nil {
+		pt, err := s.seal.Open(rt, linkContext("refresh_token", provider, user)...)
+		if err != nil {
+			return nil, fmt.Errorf("store: github link refresh token: %w", err)
+		}
+		l.RefreshToken = string(pt)
+	}
+	l.AccessExpires, l.RefreshExpires = fromMS(atExp), fromMS(rtExp)
+	l.Created, l.Updated = fromMS(created), fromMS(updated)
+	return l, nil
+}
+
+// writeLink upserts l, sealing its tokens for its own row. It rounds l's
+// times to what is stored.
+func (s *SQLite) writeLink(ctx context.Context, q querier, l *GitHubLink) error {
+	l.AccessExpires, l.RefreshExpires = toMS(l.AccessExpires), toMS(l.RefreshExpires)
+	l.Created, l.Updated = toMS(l.Created), toMS(l.Updated)
+	at := s.seal.Seal([]byte(l.AccessToken), linkContext("access_token", l.Provider, l.User)...)
+	var rt []byte
+	if l.RefreshToken != "" {
+		rt = s.seal.Seal([]byte(l.RefreshToken), linkContext("refresh_token", l.Provider, l.User)...)
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO github_links (provider, hub_user, `+linkColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (provider, hub_user) DO UPDATE SET
+			github_login = excluded.github_login, github_id = excluded.github_id,
+			access_token = excluded.access_token, access_expires_ms = excluded.access_expires_ms,
+			refresh_token = excluded.refresh_token, refresh_expires_ms = excluded.refresh_expires_ms,
+			generation = excluded.generation, created_ms = excluded.created_ms, updated_ms = excluded.updated_ms`,
+		l.Provider, l.User, l.Login, l.GitHubID, at, msOrNil(l.AccessExpires), rt, msOrNil(l.RefreshExpires),
+		l.Generation, l.Created.UnixMilli(), l.Updated.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: writing github link: %w", err)
+	}
+	return nil
+}
+
+// PutGitHubLink implements [Store]. A replaced link's generation carries
+// on from the old one, so a caller holding the old generation sees the
+// change.
+func (s *SQLite) PutGitHubLink(ctx context.Context, l *GitHubLink) error {
+	if l.Provider == "" || l.User == "" || l.AccessToken == "" {
+		return errors.New("store: a github link needs provider, user and access token")
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		next := *l
+		now := s.now().UTC()
+		next.Created, next.Updated, next.Generation = now, now, 1
+		if cur, err := s.getLink(ctx, tx, l.Provider, l.User); err == nil {
+			next.Generation = cur.Generation + 1
+		} else if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTampered) && !errors.Is(err, ErrWrongKey) {
+			// An unreadable old row is replaced: that is what a new login
+			// is for.
+			return err
+		}
+		return s.writeLink(ctx, tx, &next)
+	})
+}
+
+// UpdateGitHubLink implements [Store].
+func (s *SQLite) UpdateGitHubLink(ctx context.Context, provider, user string, fn func(*GitHubLink) (*GitHubLink, error)) (*GitHubLink, error) {
+	var out *GitHubLink
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.getLink(ctx, tx, provider, user)
+		if err != nil {
+			return err
+		}
+		arg := *cur
+		next, err := fn(&arg)
+		if err != nil || next == nil {
+			out = cur
+			return err
+		}
+		n := *next
+		n.Provider, n.User = provider, user
+		n.Generation, n.Created, n.Updated = cur.Generation+1, cur.Created, s.now().UTC()
+		if err := s.writeLink(ctx, tx, &n); err != nil {
+			return err
+		}
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteGitHubLink implements [Store]. A row that no longer decrypts is
+// deleted all the same, and reported as ErrNotFound.
+func (s *SQLite) DeleteGitHubLink(ctx context.Context, provider, user string) (*GitHubLink, error) {
+	var out *GitHubLink
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.getLink(ctx, tx, provider, user)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return err
+		case err != nil && !errors.Is(err, ErrTampered) && !errors.Is(err, ErrWrongKey):
+			return err
+		}
+		out = cur
+		_, err = tx.ExecContext(ctx, `DELETE FROM github_links WHERE provider = ? AND hub_user = ?`, provider, user)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, ErrNotFound
+	}
+	return out, nil
+}
+
+const loginColumns = `provider, hub_user, device_code, user_code, verification_uri, interval_ms,
+	expires_ms, next_poll_ms, status, github_login, created_ms`
+
+// CreateDeviceLogin implements [Store].
+func (s *SQLite) CreateDeviceLogin(ctx context.Context, l *DeviceLogin) error {
+	if l.ID == "" || l.Provider == "" || l.User == "" || l.DeviceCode == "" {
+		return errors.New("store: a device login needs id, provider, user and device code")
+	}
+	dc := s.seal.Seal([]byte(l.DeviceCode), loginContext(l.ID, l.Provider, l.User)...)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO github_device_logins (id, `+loginColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.ID, l.Provider, l.User, dc, l.UserCode, l.VerificationURI, l.Interval.Milliseconds(),
+		l.ExpiresAt.UnixMilli(), l.NextPollAt.UnixMilli(), l.Status, l.Login, s.now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: creating device login: %w", err)
+	}
+	return nil
+}
+
+// DeviceLogin implements [Store].
+func (s *SQLite) DeviceLogin(ctx context.Context, id string) (*DeviceLogin, error) {
+	return s.getLogin(ctx, s.db, id)
+}
+
+func (s *SQLite) getLogin(ctx context.Context, q querier, id string) (*DeviceLogin, error) {
+	l := &DeviceLogin{ID: id}
+	var dc []byte
+	var interval, expires, next, created sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT `+loginColumns+` FROM github_device_logins WHERE id = ?`, id).
+		Scan(&l.Provider, &l.User, &dc, &l.UserCode, &l.VerificationURI, &interval, &expires, &next, &l.Status, &l.Login, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: reading device login: %w", err)
+	}
+	pt, err := s.seal.Open(dc, loginContext(id, l.Provider, l.User)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: device login: %w", err)
+	}
+	l.DeviceCode = string(pt)
+	l.Interval = time.Duration(interval.Int64) * time.Millisecond
+	l.ExpiresAt, l.NextPollAt, l.Created = fromMS(expires), fromMS(next), fromMS(created)
+	return l, nil
+}
+
+// UpdateDeviceLogin implements [Store]. The device code, provider and user
+// of a login never change; only its progress does.
+func (s *SQLite) UpdateDeviceLogin(ctx context.Context, id string, fn func(*DeviceLogin) (*DeviceLogin, error)) (*DeviceLogin, error) {
+	var out *DeviceLogin
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.getLogin(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		arg := *cur
+		next, err := fn(&arg)
+		if err != nil || next == nil {
+			out = cur
+			return err
+		}
+		n := *cur
+		n.Interval, n.Status, n.Login = next.Interval.Truncate(time.Millisecond), next.Status, next.Login
+		n.ExpiresAt, n.NextPollAt = toMS(next.ExpiresAt), toMS(next.NextPollAt)
+		_, err = tx.ExecContext(ctx, `UPDATE github_device_logins
+			SET interval_ms = ?, expires_ms = ?, next_poll_ms = ?, status = ?, github_login = ? WHERE id = ?`,
+			n.Interval.Milliseconds(), n.ExpiresAt.UnixMilli(), n.NextPollAt.UnixMilli(), n.Status, n.Login, id)
+		if err != nil {
+			return fmt.Errorf("store: updating device login: %w", err)
+		}
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteDeviceLoginsBefore implements [Store].
+func (s *SQLite) DeleteDeviceLoginsBefore(ctx context.Context, t time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM github_device_logins WHERE expires_ms < ?`, t.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("store: deleting old device logins: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
