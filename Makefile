@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(PEERS_DIR)/bin/staticcheck-$(STATICCHECK_VERSION)
 export CREDSERVER_PEERS_DIR := $(PEERS_DIR)
 
-.PHONY: all build peers test unit lint demo fuzz soak clean
+.PHONY: all build peers test unit lint demo fuzz soak bench clean
 
 all: build
 
@@ -47,6 +47,13 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
 	  done; \
 	done
+
+# Go benchmarks of the hot pieces, then tools/bench: wrk against credserver
+# and against a bare handler in the same run, latency at half of peak, the
+# cold path against direct STS calls, and memory with 100,000 users cached.
+bench: peers
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/auth ./internal/policy ./internal/vend ./internal/server
+	$(GO) run ./tools/bench
 
 # 60 s of sustained load on the real local stack; reports errors (target:
 # zero), throughput and latency percentiles.

@@ -134,5 +134,5 @@ func waitHealthy(t *testing.T, url string, exited <-chan error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal(fmt.Sprintf("%s never became healthy", url))
+	t.Fatalf("%s never became healthy", url)
 }
