@@ -22,10 +22,31 @@ func (h *Hub) Authenticate(ctx context.Context, token string) (Identity, error) 
 	key := tokenKey(sha256.Sum256([]byte(token)))
 	if e, ok := h.cached(key); ok {
 		h.hits.Add(1)
+		if e.err == nil && !h.now().Before(e.expires.Add(-h.ttl/refreshAheadFraction)) {
+			h.refresh(key, token)
+		}
 		return e.result()
 	}
 	h.misses.Add(1)
 	return h.join(ctx, key, token)
+}
+
+// refreshAheadFraction: a hit in the last quarter of an identity's TTL also
+// re-validates it in the background.
+const refreshAheadFraction = 4
+
+// refresh re-validates a cached identity with the hub in the background, so
+// that a user who keeps working never waits for the hub, and identities
+// cached at one moment (a class starting together) do not all expire into
+// one stampede on the hub. It never extends how long an answer is trusted:
+// the entry in service still expires on time, a token the hub now refuses
+// is cached as refused, and hub trouble leaves the entry to expire as usual.
+// At most one lookup per token runs at a time.
+func (h *Hub) refresh(key tokenKey, token string) {
+	h.flight.DoChan(string(key[:]), func() (any, error) {
+		h.refreshes.Add(1)
+		return h.fetchAndStore(context.Background(), key, token), nil
+	})
 }
 
 // join waits for the coalesced lookup of key, starting it if none runs. It is
@@ -60,6 +81,7 @@ func (h *Hub) Stats() CacheStats {
 		Hits:          h.hits.Load(),
 		Misses:        h.misses.Load(),
 		Coalesced:     h.coalesced.Load(),
+		Refreshes:     h.refreshes.Load(),
 		UpstreamCalls: h.upstream.Load(),
 		Entries:       h.cache.Len(),
 	}
@@ -85,6 +107,11 @@ func (h *Hub) lookup(parent context.Context, key tokenKey, token string) cacheEn
 	if e, ok := h.cached(key); ok {
 		return e
 	}
+	return h.fetchAndStore(parent, key, token)
+}
+
+// fetchAndStore asks the hub and caches a cacheable answer.
+func (h *Hub) fetchAndStore(parent context.Context, key tokenKey, token string) cacheEntry {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), h.timeout)
 	defer cancel()
 

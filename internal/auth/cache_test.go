@@ -21,9 +21,9 @@ func TestCachePositive(t *testing.T) {
 		wantCalls int
 	}{
 		{0, 1},                // cold
-		{59 * time.Second, 1}, // within the 60s default
-		{time.Second, 2},      // 60s after the first lookup: expired
-		{30 * time.Second, 2}, // the refreshed entry counts from its own lookup
+		{44 * time.Second, 1}, // within the 60s default (before the refresh-ahead window)
+		{16 * time.Second, 2}, // 60s after the first lookup: expired
+		{30 * time.Second, 2}, // the new entry counts from its own lookup
 	}
 	for i, s := range steps {
 		clock.Advance(s.advance)
@@ -188,5 +188,77 @@ func TestCacheKeyIsHash(t *testing.T) {
 	if dump := fmt.Sprintf("%#v", h.cache.Values()); strings.Contains(dump, aliceToken) ||
 		strings.Contains(dump, "unknown-token") {
 		t.Errorf("cached values contain a token: %s", dump)
+	}
+}
+
+// waitExpiry waits until token's cached entry expires at want (a background
+// refresh has stored its answer).
+func waitExpiry(t *testing.T, h *Hub, token string, want time.Time) {
+	t.Helper()
+	key := tokenKey(sha256.Sum256([]byte(token)))
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if e, ok := h.cache.Peek(key); ok && e.expires.Equal(want) {
+			return
+		}
+	}
+	t.Fatalf("the cached entry never got expiry %v", want)
+}
+
+// waitCalls waits until the fake hub has seen n lookups (background
+// refreshes are asynchronous).
+func waitCalls(t *testing.T, f *fakeHub, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if f.userCalls() >= n {
+			return
+		}
+	}
+	t.Fatalf("hub saw %d lookups, want %d", f.userCalls(), n)
+}
+
+// TestRefreshAhead: a hit in the last quarter of the TTL re-validates the
+// identity in the background, so an active user never waits for the hub
+// again; a token revoked meanwhile is refused as soon as the hub says so.
+func TestRefreshAhead(t *testing.T) {
+	f := newFakeHub(t)
+	f.addUser(aliceToken, alice)
+	clock := newFakeClock()
+	h := newTestHub(t, f, HubConfig{Now: clock.Now})
+	if _, err := h.Authenticate(t.Context(), aliceToken); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(50 * time.Second) // in the last quarter of 60s
+	if id, err := h.Authenticate(t.Context(), aliceToken); err != nil || id.Name != "alice" {
+		t.Fatalf("hit in the refresh window: %+v, %v", id, err)
+	}
+	waitExpiry(t, h, aliceToken, clock.Now().Add(60*time.Second)) // the refreshed answer is stored
+	if st := h.Stats(); st.Refreshes != 1 {
+		t.Errorf("Refreshes = %d, want 1", st.Refreshes)
+	}
+	clock.Advance(20 * time.Second) // 70s: the first answer has expired, the refreshed one has not
+	if _, err := h.Authenticate(t.Context(), aliceToken); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.Stats(); st.Misses != 1 || f.userCalls() != 2 {
+		t.Errorf("after refresh-ahead: %+v, hub calls %d; want no new miss and no new lookup", st, f.userCalls())
+	}
+
+	// Revoked at the hub: the next background check caches the refusal.
+	f.mu.Lock()
+	delete(f.users, aliceToken)
+	f.mu.Unlock()
+	clock.Advance(30 * time.Second) // 100s: in the refreshed entry's last quarter (it expires at 110s)
+	if _, err := h.Authenticate(t.Context(), aliceToken); err != nil {
+		t.Fatalf("still within the TTL: %v", err)
+	}
+	waitCalls(t, f, 3)
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, err = h.Authenticate(t.Context(), aliceToken); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("after the hub revoked the token: %v, want ErrInvalidToken", err)
 	}
 }

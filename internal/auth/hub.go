@@ -67,7 +67,7 @@ type Hub struct {
 	cache  *lru.Cache[tokenKey, cacheEntry]
 	flight singleflight.Group
 
-	hits, misses, coalesced, upstream atomic.Uint64
+	hits, misses, coalesced, refreshes, upstream atomic.Uint64
 }
 
 var _ Authenticator = (*Hub)(nil)
@@ -91,6 +91,9 @@ type CacheStats struct {
 	Misses uint64
 	// Coalesced are misses answered by a lookup another call started.
 	Coalesced uint64
+	// Refreshes are background re-validations of identities near the end
+	// of their TTL.
+	Refreshes uint64
 	// UpstreamCalls are HTTP requests sent to the hub, retries included.
 	UpstreamCalls uint64
 	// Entries is the number of tokens cached now, expired ones included
