@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -53,14 +52,13 @@ func (a *auditor) write(r *http.Request, ev auditEvent) {
 	ev.Time = a.now().UTC()
 	ev.RequestID = middleware.GetReqID(r.Context())
 	ev.Client = clientHost(r)
-	line, err := json.Marshal(ev)
-	if err != nil {
-		return
-	}
-	line = append(line, '\n')
+	bp := lineBufs.Get().(*[]byte)
+	line := append(ev.appendJSON((*bp)[:0]), '\n')
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	_, _ = a.w.Write(line)
+	a.mu.Unlock()
+	*bp = line
+	lineBufs.Put(bp)
 }
 
 func (a *auditor) issued(r *http.Request, d policy.Decision, c *vend.Credentials, hit bool) {

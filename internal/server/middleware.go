@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -36,26 +37,60 @@ func limitBody(limit int64) func(http.Handler) http.Handler {
 				writeJSON(w, http.StatusRequestEntityTooLarge, body)
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = http.MaxBytesReader(w, r.Body, limit)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}
 }
 
-// logRequests logs one line per request. It logs the path only: a query
-// string may hold a token a client put there by mistake.
-func (s *Server) logRequests(next http.Handler) http.Handler {
+// observe records each request's route, status and latency in the metrics
+// and, at debug level, in the log, wrapping the response writer once for
+// both. The route is read after the handler ran, when chi has matched it;
+// unmatched paths share one label so scanners cannot grow the label set.
+// The log line has the path pattern only: a query string may hold a token a
+// client put there by mistake.
+func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		debug := s.log.Enabled(r.Context(), slog.LevelDebug)
+		if s.metrics == nil && !debug {
+			next.ServeHTTP(w, r)
+			return
+		}
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
 		route := chi.RouteContext(r.Context()).RoutePattern()
-		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
-			slog.String("request_id", middleware.GetReqID(r.Context())),
-			slog.String("method", r.Method),
-			slog.String("route", route),
-			slog.Int("status", ww.Status()),
-			slog.Duration("duration", time.Since(start)))
+		if route == "" {
+			route = "unmatched"
+		}
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		s.metrics.observe(route, status, elapsed)
+		if debug {
+			s.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
+				slog.String("request_id", middleware.GetReqID(r.Context())),
+				slog.String("method", r.Method), slog.String("route", route),
+				slog.Int("status", status), slog.Duration("duration", elapsed))
+		}
+	})
+}
+
+// requestContext gives each request, in one derived context, its request id
+// (for the logs and the audit trail; generated here, never taken from the
+// client, so audit ids cannot be forged) and its deadline: auth and vend
+// stop waiting on upstreams when it passes, so a hung hub or STS cannot
+// hold a client.
+func (s *Server) requestContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := s.reqPrefix + strconv.FormatUint(s.reqSeq.Add(1), 10)
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), middleware.RequestIDKey, id), s.timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -74,16 +109,4 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-// deadline bounds each request's context: auth and vend stop waiting on
-// upstreams when it expires, so a hung hub or STS cannot hold a client.
-func deadline(d time.Duration) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx, cancel := context.WithTimeout(r.Context(), d)
-			defer cancel()
-			next.ServeHTTP(w, r.WithContext(ctx))
-		})
-	}
 }

@@ -2,15 +2,17 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/policy"
@@ -71,6 +73,10 @@ type Server struct {
 	now       func() time.Time
 	metrics   *Metrics
 	timeout   time.Duration
+	// reqPrefix and reqSeq make request ids: random per process, then a
+	// sequence number.
+	reqPrefix string
+	reqSeq    atomic.Uint64
 	userLimit *keyedLimiter
 	authLimit *keyedLimiter
 	handler   http.Handler
@@ -103,6 +109,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = 30 * time.Second
 	}
+	s.reqPrefix = newRequestIDPrefix()
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -124,10 +131,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	if s.metrics != nil {
-		r.Use(s.metrics.instrument)
-	}
-	r.Use(middleware.RequestID, s.recoverer, noStore, limitBody(maxBodyBytes), s.logRequests, deadline(s.timeout))
+	r.Use(s.observe, s.requestContext, s.recoverer, noStore, limitBody(maxBodyBytes))
 	r.NotFound(s.handle(func(http.ResponseWriter, *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Msg: "no such endpoint"}
 	}))
@@ -188,4 +192,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
+}
+
+// newRequestIDPrefix is 8 random base32 characters and a dash, so request
+// ids from different replicas or restarts do not collide.
+func newRequestIDPrefix() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:])) + "-"
 }
