@@ -100,7 +100,14 @@ type Options struct {
 	STSClient    *http.Client
 	// Limits overrides the server's rate limits (in-process only).
 	Limits *server.Limits
-	Logf   func(format string, args ...any)
+	// AuditTo receives the in-process server's audit trail instead of the
+	// in-memory buffer Audit reads, and LogLevel sets its log level (default
+	// debug, kept in memory for Logs). Benchmarks use a file and info, as
+	// in production: a buffer growing by tens of megabytes under load would
+	// measure the harness, not the server.
+	AuditTo  io.Writer
+	LogLevel *slog.Level
+	Logf     func(format string, args ...any)
 	// Wrap, when set, wraps the in-process server's handler (not the
 	// binary's); the integration tests record every response with it.
 	Wrap func(http.Handler) http.Handler
@@ -203,9 +210,16 @@ func (s *Stack) startServer(ctx context.Context, o Options) error {
 		ln.Close()
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level, audit := slog.LevelDebug, io.Writer(s.audit)
+	if o.LogLevel != nil {
+		level = *o.LogLevel
+	}
+	if o.AuditTo != nil {
+		audit = o.AuditTo
+	}
+	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: level}))
 	srv, err := app.Build(ctx, cfg, app.Options{
-		Logger: log, Audit: s.audit, HubClient: o.HubClient, STSClient: o.STSClient, Limits: o.Limits,
+		Logger: log, Audit: audit, HubClient: o.HubClient, STSClient: o.STSClient, Limits: o.Limits,
 		AWSCredentials: credentials.NewStaticCredentialsProvider(s.MinIO.RootUser, s.MinIO.RootPassword, ""),
 	})
 	if err != nil {
