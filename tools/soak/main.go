@@ -15,9 +15,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -60,11 +62,18 @@ func run(nUsers, workers int, duration time.Duration) error {
 	fmt.Printf("starting JupyterHub, MinIO and credserver; creating %d hub users…\n", nUsers)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	// As in production: audit lines appended to a file, logs at info.
+	auditFile, err := os.OpenFile(filepath.Join(dir, "audit.jsonl"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer auditFile.Close()
+	info := slog.LevelInfo
 	s, err := stack.Start(ctx, stack.Options{
 		Dir: dir, Users: names, Buckets: []string{"hub-scratch", "hub-shared"},
 		HubClient: &http.Client{Transport: hubCalls, Timeout: 10 * time.Second},
 		STSClient: &http.Client{Transport: stsCalls, Timeout: 30 * time.Second},
-		Limits:    &server.Limits{},
+		Limits:    &server.Limits{}, AuditTo: auditFile, LogLevel: &info,
 	})
 	if err != nil {
 		return err
