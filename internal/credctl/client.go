@@ -73,11 +73,19 @@ func escapeSegment(s string) string {
 // get sends GET base+path?query (path already escaped) and returns the body
 // of a 2xx answer that is JSON.
 func (c *Client) get(ctx context.Context, path string, query url.Values) ([]byte, error) {
+	return c.send(ctx, http.MethodGet, path, query)
+}
+
+// send sends method base+path?query (path already escaped) and returns the
+// body of a 2xx answer. The body must be JSON; only a non-GET answer may be
+// empty. Redirects are reported, never followed: the token goes only to the
+// configured URL.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values) ([]byte, error) {
 	target := c.BaseURL.String() + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
 	if err != nil {
 		return nil, fmt.Errorf("building request for %s: %w", c.BaseURL.Redacted(), err)
 	}
@@ -105,7 +113,7 @@ func (c *Client) get(ctx context.Context, path string, query url.Values) ([]byte
 			c.BaseURL.Redacted(), resp.Status, resp.Header.Get("Location"))}
 	case resp.StatusCode < 200 || resp.StatusCode >= 300:
 		return nil, c.apiError(resp, body)
-	case !json.Valid(body):
+	case (method == http.MethodGet || len(body) > 0) && !json.Valid(body):
 		return nil, fmt.Errorf("%s answered %s with something other than JSON; check CREDSERVER_URL", c.BaseURL.Redacted(), resp.Status)
 	}
 	return body, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -113,3 +114,20 @@ func (e *UpstreamError) Error() string {
 // Unwrap returns the underlying error so errors.Is can see, for example,
 // context.DeadlineExceeded.
 func (e *UpstreamError) Unwrap() error { return e.Err }
+
+// Where returns what a credential body reports about its location: the
+// first prefix, all of them when there are several (a {group} grant), and
+// the URL, from req.Location or else scheme://bucket/prefix.
+func (req Request) Where(scheme string) (prefix string, prefixes []string, url string) {
+	if len(req.Prefixes) > 0 {
+		prefix = req.Prefixes[0]
+	}
+	if len(req.Prefixes) > 1 {
+		prefixes = slices.Clone(req.Prefixes)
+	}
+	url = req.Location
+	if url == "" {
+		url = scheme + "://" + req.Bucket + "/" + prefix
+	}
+	return prefix, prefixes, url
+}

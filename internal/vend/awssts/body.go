@@ -1,7 +1,6 @@
 package awssts
 
 import (
-	"slices"
 	"time"
 
 	"github.com/credserver/credserver/internal/vend"
@@ -52,16 +51,7 @@ func (p *Provider) body(req vend.Request, expires time.Time, keyID, secret, toke
 		Bucket:      req.Bucket,
 		Region:      p.region,
 		EndpointURL: p.s3Endpoint,
-		URL:         req.Location,
 	}
-	if len(req.Prefixes) > 0 {
-		b.Prefix = req.Prefixes[0]
-	}
-	if len(req.Prefixes) > 1 {
-		b.Prefixes = slices.Clone(req.Prefixes)
-	}
-	if b.URL == "" {
-		b.URL = "s3://" + req.Bucket + "/" + b.Prefix
-	}
+	b.Prefix, b.Prefixes, b.URL = req.Where("s3")
 	return b
 }

@@ -3,7 +3,6 @@ package gcs
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
 	"time"
 
 	"github.com/credserver/credserver/internal/vend"
@@ -39,17 +38,8 @@ func body(req vend.Request, expires time.Time, token string) *Body {
 		ExpiresAt:   expires.UTC().Format(time.RFC3339),
 		AccessToken: token,
 		Bucket:      req.Bucket,
-		URL:         req.Location,
 	}
-	if len(req.Prefixes) > 0 {
-		b.Prefix = req.Prefixes[0]
-	}
-	if len(req.Prefixes) > 1 {
-		b.Prefixes = slices.Clone(req.Prefixes)
-	}
-	if b.URL == "" {
-		b.URL = "gs://" + req.Bucket + "/" + b.Prefix
-	}
+	b.Prefix, b.Prefixes, b.URL = req.Where("gs")
 	return b
 }
 
