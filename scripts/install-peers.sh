@@ -2,10 +2,12 @@
 # install-peers.sh: installs the real peers the demo and the integration tests
 # talk to. Idempotent: every step checks first, so a second run is quick.
 #
-#   Debian: jupyterhub (3.x), awscli, python3-boto3, git, wrk
-#   MinIO:  built with `go install` at the pinned version, kept in
-#           $CREDSERVER_PEERS_DIR (default ~/.cache/credserver-peers) so a
-#           fresh clone on the same machine does not rebuild it.
+#   Debian:  jupyterhub (3.x), awscli, python3-boto3, git, wrk, postgresql
+#   MinIO:   built with `go install` at the pinned version
+#   Azurite: npm, pinned (the last release for Node 20)
+#   helm:    built with `go install` at the pinned version
+# All kept in $CREDSERVER_PEERS_DIR (default ~/.cache/credserver-peers) so a
+# fresh clone on the same machine does not rebuild them.
 #
 # It prints the directory holding the peer binaries on its last line.
 set -euo pipefail
@@ -17,7 +19,7 @@ mkdir -p "$PEERS_DIR/bin"
 log() { printf 'install-peers: %s\n' "$*" >&2; }
 
 need_apt=()
-for pkg in jupyterhub awscli python3-boto3 git wrk; do
+for pkg in jupyterhub awscli python3-boto3 git wrk postgresql; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     need_apt+=("$pkg")
   fi

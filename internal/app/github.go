@@ -120,7 +120,13 @@ func openStore(ctx context.Context, sc config.Store, o Options) (store.Store, er
 		}
 		return st, nil
 	case "postgres":
-		return nil, errors.New("store.driver postgres is not supported by this version of credserver yet; use sqlite (one replica)")
+		// The DSN may hold a password: it is not quoted, and OpenPostgres's
+		// errors never quote it either.
+		st, err := store.OpenPostgres(ctx, store.PostgresConfig{DSN: sc.DSN, Key: key, Now: o.Now})
+		if err != nil {
+			return nil, fmt.Errorf("store (postgres): %w", err)
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("store.driver %q must be sqlite or postgres", sc.Driver)
 }

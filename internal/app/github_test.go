@@ -101,8 +101,8 @@ func TestBuildGitHubRefuses(t *testing.T) {
 		{name: "key too short", prepare: func(f githubFiles) { os.WriteFile(f.key, []byte("abcd"), 0o600) }, want: "32 random bytes"},
 		{name: "no dsn", edit: func(f githubFiles, s string) string { return strings.Replace(s, "dsn: "+f.db, "dsn: ''", 1) }, want: "store.dsn is required"},
 		{name: "postgres", edit: func(f githubFiles, s string) string {
-			return strings.Replace(s, "dsn: "+f.db, "driver: postgres\n  dsn: postgres://x", 1)
-		}, want: "postgres is not supported"},
+			return strings.Replace(s, "dsn: "+f.db, "driver: postgres\n  dsn: 'postgres://u:s3cr3t@127.0.0.1:1/x?connect_timeout=5'", 1)
+		}, want: "store (postgres)"},
 		{name: "bad private key", prepare: func(f githubFiles) { os.WriteFile(f.pem, []byte("not a key"), 0o600) }, want: "not an RSA private key"},
 		{name: "empty client secret", prepare: func(f githubFiles) { os.WriteFile(f.secret, []byte("\n"), 0o600) }, want: "is empty"},
 		{name: "database of another key", prepare: func(f githubFiles) {

@@ -40,6 +40,7 @@ func Bin(name string) (string, error) {
 	if debianFirst[name] {
 		dirs = append(dirs, "/usr/bin")
 	}
+	dirs = append(dirs, postgresBinDirs(name)...) // Debian's server programs are not in PATH
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if isExecutable(p) {

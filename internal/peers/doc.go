@@ -1,6 +1,7 @@
 // Package peers starts the real programs that credserver's integration tests
-// and `make demo` talk to: JupyterHub 3 from Debian and a MinIO server built by
-// scripts/install-peers.sh.
+// and `make demo` talk to: JupyterHub 3 (with its configurable-http-proxy) and
+// PostgreSQL 15 from Debian, a MinIO server built by scripts/install-peers.sh,
+// Azurite from npm, and git http-backend.
 //
 // Every peer runs in its own process group on free loopback ports, keeps its
 // state, configuration and log in a caller-owned directory, and is stopped as a

@@ -3,12 +3,13 @@
 // the device-flow logins in progress.
 //
 // [Store] is the interface the rest of the server uses; [SQLite] is the
-// embedded default (modernc.org/sqlite, pure Go). A PostgreSQL
-// implementation for several replicas fits the same interface: every
-// read-modify-write goes through an Update method whose callback runs inside
-// one transaction holding the row, which is SELECT ... FOR UPDATE there and
-// BEGIN IMMEDIATE here. The storetest subpackage is the conformance suite
-// every implementation must pass.
+// embedded default (modernc.org/sqlite, pure Go) and [Postgres] (pgx) serves
+// several replicas sharing one database. Every read-modify-write goes
+// through an Update method whose callback runs inside one transaction
+// holding the row: BEGIN IMMEDIATE for SQLite, SELECT ... FOR UPDATE for
+// PostgreSQL, so a single-use refresh token is rotated by exactly one
+// replica. The storetest subpackage is the conformance suite both pass (the
+// PostgreSQL one against a real server, also as two alternating replicas).
 //
 // Tokens and device codes are encrypted at rest with AES-256-GCM ([Sealer]);
 // the provider, the hub user and the column are bound as associated data,
