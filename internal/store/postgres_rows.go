@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -10,51 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The column lists (linkColumns, loginColumns) are the SQLite store's: the
-// two schemas have the same columns.
+// The column lists and the row codec are shared with the SQLite store
+// (rows.go); only the SQL differs.
 
-// scanLink reads one github_links row (linkColumns) and opens its tokens.
 func (s *Postgres) scanLink(row pgx.Row, provider, user string) (*GitHubLink, error) {
-	l := &GitHubLink{Provider: provider, User: user}
-	var at, rt []byte
-	var atExp, rtExp, created, updated sql.NullInt64
-	err := row.Scan(&l.Login, &l.GitHubID, &at, &atExp, &rt, &rtExp, &l.Generation, &created, &updated)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: reading github link: %w", err)
-	}
-	pt, err := s.seal.Open(at, linkContext("access_token", provider, user)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: github link access token: %w", err)
-	}
-	l.AccessToken = string(pt)
-	if rt != nil {
-		pt, err := s.seal.Open(rt, linkContext("refresh_token", provider, user)...)
-		if err != nil {
-			return nil, fmt.Errorf("store: github link refresh token: %w", err)
-		}
-		l.RefreshToken = string(pt)
-	}
-	l.AccessExpires, l.RefreshExpires = fromMS(atExp), fromMS(rtExp)
-	l.Created, l.Updated = fromMS(created), fromMS(updated)
-	return l, nil
+	return scanLink(s.seal, row, pgx.ErrNoRows, provider, user)
 }
 
-// linkArgs rounds l's times to what is stored and returns its columns in
-// the order of linkColumns, tokens sealed for l's own row.
-func (s *Postgres) linkArgs(l *GitHubLink) []any {
-	l.AccessExpires, l.RefreshExpires = toMS(l.AccessExpires), toMS(l.RefreshExpires)
-	l.Created, l.Updated = toMS(l.Created), toMS(l.Updated)
-	at := s.seal.Seal([]byte(l.AccessToken), linkContext("access_token", l.Provider, l.User)...)
-	var rt []byte
-	if l.RefreshToken != "" {
-		rt = s.seal.Seal([]byte(l.RefreshToken), linkContext("refresh_token", l.Provider, l.User)...)
-	}
-	return []any{l.Login, l.GitHubID, at, msOrNil(l.AccessExpires), rt, msOrNil(l.RefreshExpires),
-		l.Generation, l.Created.UnixMilli(), l.Updated.UnixMilli()}
-}
+func (s *Postgres) linkArgs(l *GitHubLink) []any { return linkArgs(s.seal, l) }
 
 // GitHubLink implements [Store].
 func (s *Postgres) GitHubLink(ctx context.Context, provider, user string) (*GitHubLink, error) {
@@ -96,15 +58,11 @@ func (s *Postgres) UpdateGitHubLink(ctx context.Context, provider, user string, 
 		if err != nil {
 			return err
 		}
-		arg := *cur
-		next, err := fn(&arg)
-		if err != nil || next == nil {
+		n, ok, err := nextLink(cur, fn, s.now())
+		if !ok {
 			out = cur
 			return err
 		}
-		n := *next
-		n.Provider, n.User = provider, user
-		n.Generation, n.Created, n.Updated = cur.Generation+1, cur.Created, s.now().UTC()
 		args := append(s.linkArgs(&n), provider, user)
 		if _, err := tx.Exec(ctx, `UPDATE github_links SET
 			github_login = $1, github_id = $2, access_token = $3, access_expires_ms = $4, refresh_token = $5,
@@ -154,24 +112,7 @@ func (s *Postgres) DeviceLogin(ctx context.Context, id string) (*DeviceLogin, er
 }
 
 func (s *Postgres) scanLogin(row pgx.Row, id string) (*DeviceLogin, error) {
-	l := &DeviceLogin{ID: id}
-	var dc []byte
-	var interval, expires, next, created sql.NullInt64
-	err := row.Scan(&l.Provider, &l.User, &dc, &l.UserCode, &l.VerificationURI, &interval, &expires, &next, &l.Status, &l.Login, &created)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: reading device login: %w", err)
-	}
-	pt, err := s.seal.Open(dc, loginContext(id, l.Provider, l.User)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: device login: %w", err)
-	}
-	l.DeviceCode = string(pt)
-	l.Interval = time.Duration(interval.Int64) * time.Millisecond
-	l.ExpiresAt, l.NextPollAt, l.Created = fromMS(expires), fromMS(next), fromMS(created)
-	return l, nil
+	return scanLogin(s.seal, row, pgx.ErrNoRows, id)
 }
 
 // UpdateDeviceLogin implements [Store]. The device code, provider and user
@@ -183,15 +124,11 @@ func (s *Postgres) UpdateDeviceLogin(ctx context.Context, id string, fn func(*De
 		if err != nil {
 			return err
 		}
-		arg := *cur
-		next, err := fn(&arg)
-		if err != nil || next == nil {
+		n, ok, err := nextLogin(cur, fn)
+		if !ok {
 			out = cur
 			return err
 		}
-		n := *cur
-		n.Interval, n.Status, n.Login = next.Interval.Truncate(time.Millisecond), next.Status, next.Login
-		n.ExpiresAt, n.NextPollAt = toMS(next.ExpiresAt), toMS(next.NextPollAt)
 		if _, err := tx.Exec(ctx, `UPDATE github_device_logins
 			SET interval_ms = $1, expires_ms = $2, next_poll_ms = $3, status = $4, github_login = $5 WHERE id = $6`,
 			n.Interval.Milliseconds(), n.ExpiresAt.UnixMilli(), n.NextPollAt.UnixMilli(), n.Status, n.Login, id); err != nil {

@@ -14,63 +14,19 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// Sealing contexts: the table, the column, and the row's owner, so a value
-// cannot be moved to another row or column.
-func linkContext(column, provider, user string) []string {
-	return []string{"github_links", column, provider, user}
-}
-
-func loginContext(id, provider, user string) []string {
-	return []string{"github_device_logins", "device_code", id, provider, user}
-}
-
-const linkColumns = `github_login, github_id, access_token, access_expires_ms, refresh_token,
-	refresh_expires_ms, generation, created_ms, updated_ms`
-
 // GitHubLink implements [Store].
 func (s *SQLite) GitHubLink(ctx context.Context, provider, user string) (*GitHubLink, error) {
 	return s.getLink(ctx, s.db, provider, user)
 }
 
 func (s *SQLite) getLink(ctx context.Context, q querier, provider, user string) (*GitHubLink, error) {
-	l := &GitHubLink{Provider: provider, User: user}
-	var at, rt []byte
-	var atExp, rtExp, created, updated sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM github_links WHERE provider = ? AND hub_user = ?`, provider, user).
-		Scan(&l.Login, &l.GitHubID, &at, &atExp, &rt, &rtExp, &l.Generation, &created, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: reading github link: %w", err)
-	}
-	pt, err := s.seal.Open(at, linkContext("access_token", provider, user)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: github link access token: %w", err)
-	}
-	l.AccessToken = string(pt)
-	if rt != nil {
-		pt, err := s.seal.Open(rt, linkContext("refresh_token", provider, user)...)
-		if err != nil {
-			return nil, fmt.Errorf("store: github link refresh token: %w", err)
-		}
-		l.RefreshToken = string(pt)
-	}
-	l.AccessExpires, l.RefreshExpires = fromMS(atExp), fromMS(rtExp)
-	l.Created, l.Updated = fromMS(created), fromMS(updated)
-	return l, nil
+	row := q.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM github_links WHERE provider = ? AND hub_user = ?`, provider, user)
+	return scanLink(s.seal, row, sql.ErrNoRows, provider, user)
 }
 
 // writeLink upserts l, sealing its tokens for its own row. It rounds l's
 // times to what is stored.
 func (s *SQLite) writeLink(ctx context.Context, q querier, l *GitHubLink) error {
-	l.AccessExpires, l.RefreshExpires = toMS(l.AccessExpires), toMS(l.RefreshExpires)
-	l.Created, l.Updated = toMS(l.Created), toMS(l.Updated)
-	at := s.seal.Seal([]byte(l.AccessToken), linkContext("access_token", l.Provider, l.User)...)
-	var rt []byte
-	if l.RefreshToken != "" {
-		rt = s.seal.Seal([]byte(l.RefreshToken), linkContext("refresh_token", l.Provider, l.User)...)
-	}
 	_, err := q.ExecContext(ctx, `INSERT INTO github_links (provider, hub_user, `+linkColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (provider, hub_user) DO UPDATE SET
@@ -78,8 +34,7 @@ func (s *SQLite) writeLink(ctx context.Context, q querier, l *GitHubLink) error 
 			access_token = excluded.access_token, access_expires_ms = excluded.access_expires_ms,
 			refresh_token = excluded.refresh_token, refresh_expires_ms = excluded.refresh_expires_ms,
 			generation = excluded.generation, created_ms = excluded.created_ms, updated_ms = excluded.updated_ms`,
-		l.Provider, l.User, l.Login, l.GitHubID, at, msOrNil(l.AccessExpires), rt, msOrNil(l.RefreshExpires),
-		l.Generation, l.Created.UnixMilli(), l.Updated.UnixMilli())
+		append([]any{l.Provider, l.User}, linkArgs(s.seal, l)...)...)
 	if err != nil {
 		return fmt.Errorf("store: writing github link: %w", err)
 	}
@@ -116,15 +71,11 @@ func (s *SQLite) UpdateGitHubLink(ctx context.Context, provider, user string, fn
 		if err != nil {
 			return err
 		}
-		arg := *cur
-		next, err := fn(&arg)
-		if err != nil || next == nil {
+		n, ok, err := nextLink(cur, fn, s.now())
+		if !ok {
 			out = cur
 			return err
 		}
-		n := *next
-		n.Provider, n.User = provider, user
-		n.Generation, n.Created, n.Updated = cur.Generation+1, cur.Created, s.now().UTC()
 		if err := s.writeLink(ctx, tx, &n); err != nil {
 			return err
 		}
@@ -162,9 +113,6 @@ func (s *SQLite) DeleteGitHubLink(ctx context.Context, provider, user string) (*
 	return out, nil
 }
 
-const loginColumns = `provider, hub_user, device_code, user_code, verification_uri, interval_ms,
-	expires_ms, next_poll_ms, status, github_login, created_ms`
-
 // CreateDeviceLogin implements [Store].
 func (s *SQLite) CreateDeviceLogin(ctx context.Context, l *DeviceLogin) error {
 	if l.ID == "" || l.Provider == "" || l.User == "" || l.DeviceCode == "" {
@@ -187,25 +135,8 @@ func (s *SQLite) DeviceLogin(ctx context.Context, id string) (*DeviceLogin, erro
 }
 
 func (s *SQLite) getLogin(ctx context.Context, q querier, id string) (*DeviceLogin, error) {
-	l := &DeviceLogin{ID: id}
-	var dc []byte
-	var interval, expires, next, created sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT `+loginColumns+` FROM github_device_logins WHERE id = ?`, id).
-		Scan(&l.Provider, &l.User, &dc, &l.UserCode, &l.VerificationURI, &interval, &expires, &next, &l.Status, &l.Login, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: reading device login: %w", err)
-	}
-	pt, err := s.seal.Open(dc, loginContext(id, l.Provider, l.User)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: device login: %w", err)
-	}
-	l.DeviceCode = string(pt)
-	l.Interval = time.Duration(interval.Int64) * time.Millisecond
-	l.ExpiresAt, l.NextPollAt, l.Created = fromMS(expires), fromMS(next), fromMS(created)
-	return l, nil
+	row := q.QueryRowContext(ctx, `SELECT `+loginColumns+` FROM github_device_logins WHERE id = ?`, id)
+	return scanLogin(s.seal, row, sql.ErrNoRows, id)
 }
 
 // UpdateDeviceLogin implements [Store]. The device code, provider and user
@@ -217,15 +148,11 @@ func (s *SQLite) UpdateDeviceLogin(ctx context.Context, id string, fn func(*Devi
 		if err != nil {
 			return err
 		}
-		arg := *cur
-		next, err := fn(&arg)
-		if err != nil || next == nil {
+		n, ok, err := nextLogin(cur, fn)
+		if !ok {
 			out = cur
 			return err
 		}
-		n := *cur
-		n.Interval, n.Status, n.Login = next.Interval.Truncate(time.Millisecond), next.Status, next.Login
-		n.ExpiresAt, n.NextPollAt = toMS(next.ExpiresAt), toMS(next.NextPollAt)
 		_, err = tx.ExecContext(ctx, `UPDATE github_device_logins
 			SET interval_ms = ?, expires_ms = ?, next_poll_ms = ?, status = ?, github_login = ? WHERE id = ?`,
 			n.Interval.Milliseconds(), n.ExpiresAt.UnixMilli(), n.NextPollAt.UnixMilli(), n.Status, n.Login, id)
