@@ -132,24 +132,16 @@ func (a *Azurite) Start(ctx context.Context) error {
 	if closed {
 		return errors.New("peers: azurite is closed")
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, startTimeout)
-		defer cancel()
-	}
-	begin := time.Now()
-	if err := a.proc.start(); err != nil {
-		return err
-	}
 	// An unsigned request is refused (403), but any answer means the
 	// service is listening and ready.
 	answered := func(*http.Response) bool { return true }
-	if err := a.proc.waitHTTP(ctx, a.client, a.BlobEndpoint+"?comp=list", answered); err != nil {
-		err = a.proc.startError(err)
-		a.proc.stop()
+	took, err := a.proc.launch(ctx, func(ctx context.Context) error {
+		return a.proc.waitHTTP(ctx, a.client, a.BlobEndpoint+"?comp=list", answered)
+	}, a.proc.stop)
+	if err != nil {
 		return err
 	}
-	a.logf("azurite: ready at %s after %s", a.BlobEndpoint, time.Since(begin).Round(time.Millisecond))
+	a.logf("azurite: ready at %s after %s", a.BlobEndpoint, took)
 	return nil
 }
 

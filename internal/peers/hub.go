@@ -151,28 +151,19 @@ func (h *Hub) Start(ctx context.Context) error {
 	if closed {
 		return errors.New("peers: hub is closed")
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, startTimeout)
-		defer cancel()
-	}
-	begin := time.Now()
-	if err := h.proc.start(); err != nil {
-		return err
-	}
 	// GET /hub/api answers {"version": ...} without a token once the hub
 	// has loaded its database, services and roles.
-	ready := func(r *http.Response) bool { return r.StatusCode == http.StatusOK }
-	err := h.proc.waitHTTP(ctx, h.client, h.APIURL+"/", ready)
-	if err == nil && h.proxy {
-		err = h.proc.waitHTTP(ctx, h.client, h.URL+"/hub/api/", ready)
-	}
+	ok := func(r *http.Response) bool { return r.StatusCode == http.StatusOK }
+	took, err := h.proc.launch(ctx, func(ctx context.Context) error {
+		if err := h.proc.waitHTTP(ctx, h.client, h.APIURL+"/", ok); err != nil || !h.proxy {
+			return err
+		}
+		return h.proc.waitHTTP(ctx, h.client, h.URL+"/hub/api/", ok)
+	}, h.proc.stop)
 	if err != nil {
-		err = h.proc.startError(err)
-		h.proc.stop()
 		return err
 	}
-	h.logf("jupyterhub: ready at %s after %s", h.URL, time.Since(begin).Round(time.Millisecond))
+	h.logf("jupyterhub: ready at %s after %s", h.URL, took)
 	return nil
 }
 

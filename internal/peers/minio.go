@@ -142,29 +142,19 @@ func (m *MinIO) Start(ctx context.Context) error {
 	if closed {
 		return errors.New("peers: minio is closed")
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, startTimeout)
-		defer cancel()
-	}
-	begin := time.Now()
-	if err := m.proc.start(); err != nil {
+	// /minio/health/ready waits for the drive; STS answers a little later,
+	// once IAM is up (waitSTS).
+	ok := func(r *http.Response) bool { return r.StatusCode == http.StatusOK }
+	took, err := m.proc.launch(ctx, func(ctx context.Context) error {
+		if err := m.proc.waitHTTP(ctx, m.client, m.Endpoint+"/minio/health/ready", ok); err != nil {
+			return err
+		}
+		return m.waitSTS(ctx)
+	}, m.proc.stop)
+	if err != nil {
 		return err
 	}
-	// live answers as soon as the HTTP server is up; ready waits for the
-	// drive, after which S3 and STS calls succeed.
-	ready := func(r *http.Response) bool { return r.StatusCode == http.StatusOK }
-	if err := m.proc.waitHTTP(ctx, m.client, m.Endpoint+"/minio/health/ready", ready); err != nil {
-		err = m.proc.startError(err)
-		m.proc.stop()
-		return err
-	}
-	if err := m.waitSTS(ctx); err != nil {
-		err = m.proc.startError(err)
-		m.proc.stop()
-		return err
-	}
-	m.logf("minio: ready at %s after %s", m.Endpoint, time.Since(begin).Round(time.Millisecond))
+	m.logf("minio: ready at %s after %s", m.Endpoint, took)
 	return nil
 }
 

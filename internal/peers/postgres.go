@@ -186,21 +186,11 @@ func (p *Postgres) Start(ctx context.Context) error {
 	if closed {
 		return errors.New("peers: postgres is closed")
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, startTimeout)
-		defer cancel()
-	}
-	begin := time.Now()
-	if err := p.proc.start(); err != nil {
+	took, err := p.proc.launch(ctx, p.waitReady, p.Stop)
+	if err != nil {
 		return err
 	}
-	if err := p.waitReady(ctx); err != nil {
-		err = p.proc.startError(err)
-		p.Stop()
-		return err
-	}
-	p.logf("postgres: ready at %s after %s", p.Addr, time.Since(begin).Round(time.Millisecond))
+	p.logf("postgres: ready at %s after %s", p.Addr, took)
 	return nil
 }
 

@@ -48,6 +48,28 @@ type process struct {
 	log  *os.File
 }
 
+// launch starts the program and waits until ready succeeds, within ctx's
+// deadline (startTimeout when ctx has none). A program that cannot start or
+// never becomes ready is stopped again with stop, and the error carries its
+// log tail. It returns how long the start took.
+func (p *process) launch(ctx context.Context, ready func(context.Context) error, stop func() error) (time.Duration, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+	}
+	begin := time.Now()
+	if err := p.start(); err != nil {
+		return 0, err
+	}
+	if err := ready(ctx); err != nil {
+		err = p.startError(err)
+		_ = stop()
+		return 0, err
+	}
+	return time.Since(begin).Round(time.Millisecond), nil
+}
+
 // start launches the program; it does not wait for it to be ready.
 func (p *process) start() error {
 	p.mu.Lock()
