@@ -28,22 +28,32 @@ type apiResp struct {
 
 func call(t *testing.T, url, authz string) apiResp {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
+	r, err := tryCall(url, authz)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// tryCall is call for goroutines other than the test's, which must not
+// call t.Fatal: a transport failure comes back as Status 0 and the error.
+func tryCall(url, authz string) (apiResp, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return apiResp{}, err
 	}
 	if authz != "" {
 		req.Header.Set("Authorization", authz)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		return apiResp{Raw: err.Error()}, fmt.Errorf("GET %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	r := apiResp{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.Body)
-	return r
+	return r, nil
 }
 
 func errCode(r apiResp) string {
