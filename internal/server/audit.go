@@ -31,6 +31,7 @@ type auditEvent struct {
 	CacheHit    bool      `json:"cache_hit"`
 	Client      string    `json:"client"`
 	Code        string    `json:"code,omitempty"`
+	GitHubLogin string    `json:"github_login,omitempty"`
 }
 
 // auditor writes audit events as JSON lines; writes are serialised so lines
@@ -67,6 +68,12 @@ func (a *auditor) issued(r *http.Request, d policy.Decision, c *vend.Credentials
 		Access: d.Access.String(), Location: d.Location,
 		ExpiresAt: c.Expires.UTC().Format(time.RFC3339), AccessKeyID: c.KeyID, CacheHit: hit,
 	})
+}
+
+// github records a change to a user's GitHub link: event is
+// github_login_started, github_linked or github_unlinked.
+func (a *auditor) github(r *http.Request, event, user, grant, login string) {
+	a.write(r, auditEvent{Event: event, User: user, Grant: grant, Provider: "github", GitHubLogin: login})
 }
 
 func (a *auditor) denied(r *http.Request, user, grant string, err error) {

@@ -28,6 +28,7 @@ func (ev *auditEvent) appendJSON(b []byte) []byte {
 	b = strconv.AppendBool(b, ev.CacheHit)
 	b = appendField(b, "client", ev.Client, false)
 	b = appendField(b, "code", ev.Code, true)
+	b = appendField(b, "github_login", ev.GitHubLogin, true)
 	return append(b, '}')
 }
 

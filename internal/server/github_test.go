@@ -177,6 +177,20 @@ func TestGitHubLinkLifecycle(t *testing.T) {
 		t.Errorf("second unlink = %v", un)
 	}
 
+	// The link's life is in the audit trail: started, linked (as whom),
+	// unlinked once (the second unlink changed nothing).
+	audit := g.audit.String()
+	for event, want := range map[string]int{
+		`"event":"github_login_started","request_id"`: 1,
+		`"event":"github_linked"`:                     1,
+		`"github_login":"octocat"`:                    1,
+		`"event":"github_unlinked"`:                   1,
+	} {
+		if got := strings.Count(audit, event); got != want {
+			t.Errorf("audit trail has %s %d times, want %d:\n%s", event, got, want, audit)
+		}
+	}
+
 	for _, s := range g.fake.Secrets() {
 		for what, text := range map[string]string{"response bodies": g.bodies.String(), "logs": g.logs.String(), "audit": g.audit.String()} {
 			if strings.Contains(text, s) {
