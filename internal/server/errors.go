@@ -64,7 +64,7 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
 			Msg: "the hub did not accept this token; it may have expired or been revoked", Err: err}
 	case errors.Is(err, auth.ErrForbidden):
-		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Msg: forbiddenMessage(err), Err: err}
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Msg: vizMessage(err), Err: err}
 	case errors.Is(err, auth.ErrHubUnavailable):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "hub_unavailable",
 			Msg: "the JupyterHub API is not answering; try again shortly", Err: err, RetryAfter: 5}
@@ -104,14 +104,9 @@ func toAPIError(err error) *apiError {
 		Msg: "internal error; the server log has the details", Err: err}
 }
 
-// forbiddenMessage keeps auth's reason (which scope is missing, or that the
-// token is not a user's): auth promises its ErrForbidden wraps are safe to show.
-func forbiddenMessage(err error) string {
-	return vizMessage(err)
-}
-
 // vizMessage returns an error's text for errors whose producers promise the
-// text holds no secret (auth.ErrForbidden, vend.ErrPolicyTooLarge).
+// text holds no secret: auth.ErrForbidden (which scope is missing, or that
+// the token is not a user's) and vend.ErrPolicyTooLarge.
 func vizMessage(err error) string {
 	return err.Error()
 }

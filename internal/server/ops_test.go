@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -159,5 +160,31 @@ func TestHungUpstreamHitsDeadline(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a hung hub held the request past its deadline")
+	}
+}
+
+// TestRequestIDNotFromClient: the audit trail's request ids are made by the
+// server; a client's X-Request-Id cannot forge or collide with them.
+func TestRequestIDNotFromClient(t *testing.T) {
+	f := newFixture(t, defaultAuth())
+	rec := f.do("GET", credPath, map[string]string{"Authorization": "token tok-alice", "X-Request-Id": "forged-id"})
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	f.do("GET", credPath, map[string]string{"Authorization": "token tok-alice", "X-Request-Id": "forged-id"})
+	audit := f.audit.String()
+	if strings.Contains(audit, "forged-id") {
+		t.Errorf("a client-supplied request id reached the audit trail:\n%s", audit)
+	}
+	ids := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(audit), "\n") {
+		var ev auditEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.RequestID == "" {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if ids[ev.RequestID] {
+			t.Errorf("request id %q used twice", ev.RequestID)
+		}
+		ids[ev.RequestID] = true
 	}
 }
