@@ -30,6 +30,12 @@ type Config struct {
 	AuditLog string `yaml:"audit_log"`
 	// Limits are the rate limits.
 	Limits Limits `yaml:"limits"`
+	// Web is the page at {base}/ that users reach from the hub's Services
+	// menu.
+	Web Web `yaml:"web"`
+	// Delegation configures delegation tokens (csd_…): credserver's own
+	// tokens for Dask workers, batch jobs and laptops.
+	Delegation Delegation `yaml:"delegation"`
 
 	// lines maps key paths such as "grants[1].access" to their line in
 	// the file; nil for a Config built in code.
@@ -50,6 +56,74 @@ type Hub struct {
 	// Timeout bounds one identity lookup at the hub, its one retry
 	// included. Default 10s.
 	Timeout Duration `yaml:"timeout"`
+	// ServiceName is the name the hub knows this service by (its entry in
+	// c.JupyterHub.services). Default "credserver".
+	ServiceName string `yaml:"service_name"`
+	// RequireServiceAccess, true unless set to false, accepts a hub token
+	// only when the hub lists access:services or
+	// access:services!service=<ServiceName> among its scopes: a token the
+	// hub issued to another OAuth client gets nothing. Use
+	// [Hub.ServiceAccessRequired] to read it.
+	RequireServiceAccess *bool `yaml:"require_service_access"`
+	// APITokenFile names the file holding credserver's own service token
+	// (the service's api_token at the hub; scope read:users). It is the
+	// web page's OAuth client secret, and reads delegation-token owners'
+	// groups and admin explain's users. Needed by web and delegation.
+	APITokenFile string `yaml:"api_token_file"`
+}
+
+// ServiceAccessRequired reports hub.require_service_access with its
+// default (true) applied.
+func (h Hub) ServiceAccessRequired() bool {
+	return h.RequireServiceAccess == nil || *h.RequireServiceAccess
+}
+
+// Web configures the page at {base}/.
+type Web struct {
+	// Enabled serves the page; it needs hub.api_token_file and
+	// web.session_key_file. Default true when hub.api_token_file is set.
+	// Use [Web.On] to read it.
+	Enabled *bool `yaml:"enabled"`
+	// SessionKeyFile names the file holding the key (at least 32 bytes)
+	// that seals the session cookie.
+	SessionKeyFile string `yaml:"session_key_file"`
+	// OAuthRedirectURI is the redirect_uri registered at the hub for this
+	// service. Default "{base_path}/oauth_callback", JupyterHub's own
+	// default for services.
+	OAuthRedirectURI string `yaml:"oauth_redirect_uri"`
+	// HubPublicURL is the hub's URL as the browser sees it, e.g.
+	// "https://hub.example.org"; "" means the same origin as this page
+	// (right behind the hub's proxy).
+	HubPublicURL string `yaml:"hub_public_url"`
+}
+
+// On reports whether the page is served: web.enabled, defaulting to
+// whether hub.api_token_file is set.
+func (w Web) On(h Hub) bool {
+	if w.Enabled != nil {
+		return *w.Enabled
+	}
+	return h.APITokenFile != ""
+}
+
+// Delegation configures delegation tokens.
+type Delegation struct {
+	// Enabled lets users create delegation tokens; it needs
+	// hub.api_token_file. Default true when hub.api_token_file is set.
+	// Use [Delegation.On] to read it.
+	Enabled *bool `yaml:"enabled"`
+	// MaxLifetime is the longest lifetime a delegation token may have.
+	// Default 168h (7 days).
+	MaxLifetime Duration `yaml:"max_lifetime"`
+}
+
+// On reports whether delegation tokens are enabled: delegation.enabled,
+// defaulting to whether hub.api_token_file is set.
+func (d Delegation) On(h Hub) bool {
+	if d.Enabled != nil {
+		return *d.Enabled
+	}
+	return h.APITokenFile != ""
 }
 
 // Limits are rate limits. A rate left out (or 0) takes its default; a
@@ -78,6 +152,9 @@ type Store struct {
 	// stored GitHub refresh tokens. Required when a github grant has
 	// mode "user".
 	EncryptionKeyFile string `yaml:"encryption_key_file"`
+	// PasswordFile names a file holding the PostgreSQL password, so the
+	// DSN holds none (PGPASSWORD and PGPASSFILE work too).
+	PasswordFile string `yaml:"password_file"`
 }
 
 // Provider types, the values of Provider.Type.

@@ -30,6 +30,13 @@ const (
 	// MaxDuration is the longest credential lifetime any grant may allow.
 	MaxDuration = 12 * time.Hour
 	maxCacheTTL = time.Hour
+	// DefaultServiceName is hub.service_name's default.
+	DefaultServiceName = "credserver"
+	// DefaultDelegationMaxLifetime is delegation.max_lifetime's default.
+	DefaultDelegationMaxLifetime = 7 * 24 * time.Hour
+	// DefaultOAuthCallback is appended to base_path for
+	// web.oauth_redirect_uri's default.
+	DefaultOAuthCallback = "/oauth_callback"
 )
 
 // nameRE is what grant and provider names look like: they appear in URLs,
@@ -37,8 +44,9 @@ const (
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 var (
-	regionRE  = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
-	accountRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
+	serviceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	regionRE      = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+	accountRE     = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
 )
 
 // applyDefaults fills in what the file may leave out. It runs before
@@ -57,6 +65,16 @@ func (c *Config) applyDefaults() {
 	if c.Hub.Timeout == 0 {
 		c.Hub.Timeout = Duration(DefaultHubTimeout)
 	}
+	if c.Hub.ServiceName == "" {
+		c.Hub.ServiceName = DefaultServiceName
+	}
+	if c.Delegation.MaxLifetime == 0 {
+		c.Delegation.MaxLifetime = Duration(DefaultDelegationMaxLifetime)
+	}
+	if c.Web.OAuthRedirectURI == "" {
+		c.Web.OAuthRedirectURI = c.BasePath + DefaultOAuthCallback
+	}
+	c.Web.HubPublicURL = strings.TrimRight(c.Web.HubPublicURL, "/")
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = Duration(DefaultRequestTimeout)
 	}
@@ -187,6 +205,34 @@ func (v *validator) top(c *Config) {
 		if s == "" || strings.ContainsFunc(s, isSpaceOrControl) {
 			v.errorf(fmt.Sprintf("hub.require_scopes[%d]", i), "hub.require_scopes[%d] %q is not a scope name", i, s)
 		}
+	}
+	if c.Hub.ServiceName != "" && !serviceNameRE.MatchString(c.Hub.ServiceName) {
+		v.errorf("hub.service_name", "hub.service_name %q must be the service's name at the hub (letters, digits, '-', '_', '.')", c.Hub.ServiceName)
+	}
+	if c.Hub.APITokenFile != "" && strings.ContainsFunc(c.Hub.APITokenFile, unicode.IsControl) {
+		v.errorf("hub.api_token_file", "hub.api_token_file %q must be a file path", c.Hub.APITokenFile)
+	}
+	if c.Web.On(c.Hub) {
+		if c.Hub.APITokenFile == "" {
+			v.errorf("web.enabled", "web.enabled needs hub.api_token_file (the page logs users in with the hub's OAuth, whose client secret is the service's api_token)")
+		}
+		if c.Web.SessionKeyFile == "" {
+			v.errorf("web.session_key_file", "web.session_key_file is required when the web page is on (set web.enabled: false to turn it off)")
+		}
+		if !strings.HasPrefix(c.Web.OAuthRedirectURI, "/") && checkURL(c.Web.OAuthRedirectURI) != "" {
+			v.errorf("web.oauth_redirect_uri", "web.oauth_redirect_uri %q must be a path or an absolute http(s) URL", c.Web.OAuthRedirectURI)
+		}
+		if c.Web.HubPublicURL != "" {
+			if msg := checkURL(c.Web.HubPublicURL); msg != "" {
+				v.errorf("web.hub_public_url", "web.hub_public_url: %s", msg)
+			}
+		}
+	}
+	if c.Delegation.On(c.Hub) && c.Hub.APITokenFile == "" {
+		v.errorf("delegation.enabled", "delegation.enabled needs hub.api_token_file (delegation tokens read their owner's groups with the service's own token)")
+	}
+	if l := time.Duration(c.Delegation.MaxLifetime); l != 0 && (l < time.Hour || l > 366*24*time.Hour) {
+		v.errorf("delegation.max_lifetime", "delegation.max_lifetime %s must be between 1h and 8784h", c.Delegation.MaxLifetime)
 	}
 	switch c.Store.Driver {
 	case "sqlite":
