@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("update", func(t *testing.T) { testUpdate(t, open(t)) })
 	t.Run("concurrent updates", func(t *testing.T) { testConcurrentUpdates(t, open(t)) })
 	t.Run("device logins", func(t *testing.T) { testDeviceLogins(t, open(t)) })
+	t.Run("delegation tokens", func(t *testing.T) { testDelegationTokens(t, open(t)) })
 }
 
 // t0 is a time with millisecond precision, what stores keep.
