@@ -35,7 +35,7 @@ func (s *Server) identify(r *http.Request) (auth.Identity, error) {
 		}
 		var id auth.Identity
 		if id, err = s.auth.Authenticate(r.Context(), tok); err == nil {
-			return id, nil
+			return s.admit(r, id)
 		}
 	}
 	if errors.Is(err, auth.ErrNoToken) || errors.Is(err, auth.ErrInvalidToken) {
@@ -71,7 +71,7 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	views := s.policy.Load().Grants(policyUser(id))
+	views := delegatedViews(id, s.policy.Load().Grants(policyUser(id)))
 	body := whoamiBody{User: id.Name, Groups: id.Groups, Admin: id.Admin, Grants: make([]whoamiGrant, 0, len(views)), GitHub: s.whoamiGitHub(r, id)}
 	if body.Groups == nil {
 		body.Groups = []string{}
@@ -107,7 +107,7 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pol := s.policy.Load()
-	d, err := pol.Decide(policyUser(id), req)
+	d, err := decide(pol, id, req)
 	if err != nil {
 		s.metrics.credential("", metricGrant(err, grant), "denied")
 		s.audit.denied(r, id.Name, grant, err)
