@@ -40,7 +40,7 @@ store:
   dsn: {{.Dir}}/credserver.db
   encryption_key_file: {{.Dir}}/store.key
 delegation:
-  max_lifetime: 48h
+  max_lifetime: 168h
 providers:
   minio:
     type: aws
@@ -466,7 +466,7 @@ func TestDelegationTokensAreTheirOwners(t *testing.T) {
 		status      int
 	}{
 		{bob, `{"grants": ["shared"]}`, 403},
-		{bob, `{"grants": ["scratch"], "expires_in": "49h"}`, 400},
+		{bob, `{"grants": ["scratch"], "expires_in": "169h"}`, 400},
 		{bob, `{"grants": ["scratch"], "access": "write"}`, 400},
 		{bob, `{"grants": "scratch"}`, 400},
 		{bob, `{"grants": ["scratch"]} {}`, 400},
