@@ -77,7 +77,7 @@ func (s *Server) githubLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.audit.github(r, "github_login_started", id.Name, d.Grant, "")
+	s.auditGitHub(r, "github_login_started", id.Name, d.Grant, "")
 	writeJSON(w, http.StatusOK, githubLoginBody{
 		LoginID: l.ID, UserCode: l.UserCode, VerificationURI: l.VerificationURI,
 		ExpiresAt: l.ExpiresAt.UTC().Format(time.RFC3339), Interval: seconds(l.Interval),
@@ -100,7 +100,7 @@ func (s *Server) githubLoginStatus(w http.ResponseWriter, r *http.Request) error
 		// A token of an earlier link (perhaps another GitHub account)
 		// must not be served from the cache any more.
 		s.forgetGitHub(id, st.Provider)
-		s.audit.github(r, "github_linked", id.Name, "", st.Login)
+		s.auditGitHub(r, "github_linked", id.Name, "", st.Login)
 	}
 	writeJSON(w, http.StatusOK, githubLoginStatusBody{Status: st.Status, Login: st.Login, Interval: seconds(st.Interval)})
 	return nil
@@ -122,7 +122,7 @@ func (s *Server) githubUnlink(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.forgetGitHub(id, d.Provider)
 	if res.WasLinked {
-		s.audit.github(r, "github_unlinked", id.Name, d.Grant, "")
+		s.auditGitHub(r, "github_unlinked", id.Name, d.Grant, "")
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"linked": false, "was_linked": res.WasLinked, "revoked": res.Revoked})
 	return nil

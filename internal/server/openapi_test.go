@@ -168,6 +168,8 @@ func specScenarios(t *testing.T) []specScenario {
 			setup: failWith(fmt.Errorf("sts: %w", context.DeadlineExceeded))},
 		{name: "client closed", target: b + "/v1/credentials/scratch", authz: alice, status: 499, code: "client_closed_request",
 			setup: failWith(fmt.Errorf("sts: %w", context.Canceled))},
+		{name: "audit trail unwritable", target: b + "/v1/credentials/scratch", authz: alice, status: 503, code: "audit_unavailable",
+			deps: func(d *Deps) { d.Audit = failingWriter{} }},
 		{name: "no such route", target: b + "/v2/nothing", status: 404, code: "not_found"},
 		{name: "outside base path", target: "/v1/whoami", authz: alice, status: 404, code: "not_found"},
 		{name: "method not allowed", method: "POST", target: b + "/v1/whoami", authz: alice, status: 405, code: "method_not_allowed"},

@@ -66,13 +66,13 @@ func (f fakeAuth) Authenticate(_ context.Context, tok string) (auth.Identity, er
 // fakeProvider issues credentials that name the request, or fails with err.
 type fakeProvider struct {
 	mu   sync.Mutex
-	reqs []vend.Request
+	reqs []policy.Decision
 	err  error
 }
 
 const fakeSecret = "SECRET-wJalrXUtnFEMI-K7MDENG"
 
-func (p *fakeProvider) Issue(_ context.Context, req vend.Request) (*vend.Credentials, error) {
+func (p *fakeProvider) Issue(_ context.Context, req policy.Decision) (*vend.Credentials, error) {
 	p.mu.Lock()
 	p.reqs = append(p.reqs, req)
 	p.mu.Unlock()
@@ -262,9 +262,9 @@ func TestCredentials(t *testing.T) {
 	if got := rec.Header().Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control = %q", got)
 	}
-	want := vend.Request{User: "alice", Grant: "scratch", Access: "read", Duration: 2 * time.Hour,
+	want := policy.Decision{User: "alice", Grant: "scratch", Provider: "s3", Type: "aws", Access: policy.AccessRead, Duration: 2 * time.Hour,
 		Bucket: "hub-scratch", Prefixes: []string{"alice/"}, Location: "s3://hub-scratch/alice/"}
-	if diff := cmp.Diff([]vend.Request{want}, f.prov.reqs); diff != "" {
+	if diff := cmp.Diff([]policy.Decision{want}, f.prov.reqs); diff != "" {
 		t.Errorf("provider request (-want +got):\n%s", diff)
 	}
 	// The same request again is served from the cache.
@@ -274,7 +274,7 @@ func TestCredentials(t *testing.T) {
 	}
 	// Defaults: the grant's access and default duration.
 	f.do("GET", "/services/credserver/v1/credentials/scratch", hdr)
-	if got := f.prov.reqs[len(f.prov.reqs)-1]; got.Access != "readwrite" || got.Duration != time.Hour {
+	if got := f.prov.reqs[len(f.prov.reqs)-1]; got.Access != policy.AccessReadWrite || got.Duration != time.Hour {
 		t.Errorf("defaults: access %q duration %v, want readwrite 1h", got.Access, got.Duration)
 	}
 

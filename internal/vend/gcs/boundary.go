@@ -3,6 +3,7 @@ package gcs
 import (
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"strings"
 	"unicode/utf8"
 
@@ -25,10 +26,8 @@ const (
 // objectAdmin without IAM and ACL changes: create, overwrite, delete,
 // list and multipart uploads.
 const (
-	AccessRead      = "read"
-	AccessReadWrite = "readwrite"
-	roleRead        = "inRole:roles/storage.objectViewer"
-	roleReadWrite   = "inRole:roles/storage.objectUser"
+	roleRead      = "inRole:roles/storage.objectViewer"
+	roleReadWrite = "inRole:roles/storage.objectUser"
 )
 
 // errInvalidBoundaryInput marks arguments Boundary refuses; the policy
@@ -47,15 +46,15 @@ var errInvalidBoundaryInput = errors.New("invalid access boundary input")
 // UTF-8 is refused rather than escaped, so no input can end the string
 // early. A condition over [MaxConditionLength] wraps
 // [vend.ErrPolicyTooLarge].
-func Boundary(bucket string, prefixes []string, access string) ([]downscope.AccessBoundaryRule, error) {
+func Boundary(bucket string, prefixes []string, access policy.Access) ([]downscope.AccessBoundaryRule, error) {
 	if err := validateBucket(bucket); err != nil {
 		return nil, err
 	}
 	var role string
 	switch access {
-	case AccessRead:
+	case policy.AccessRead:
 		role = roleRead
-	case AccessReadWrite:
+	case policy.AccessReadWrite:
 		role = roleReadWrite
 	default:
 		return nil, fmt.Errorf("%w: access %q must be read or readwrite", errInvalidBoundaryInput, access)
