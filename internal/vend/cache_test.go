@@ -229,3 +229,34 @@ func TestCachePanickingProvider(t *testing.T) {
 type panicProvider struct{}
 
 func (panicProvider) Issue(context.Context, policy.Decision) (*Credentials, error) { panic("boom") }
+
+// TestOneEntryPerGrantWhateverTheDuration: a user asking a thousand
+// distinct durations holds one cache entry, so no one user can push other
+// users' credentials out of the cache by varying what they ask.
+func TestOneEntryPerGrantWhateverTheDuration(t *testing.T) {
+	clock := newFakeClock()
+	c := newTestCache(clock, 0)
+	p := &countingProvider{clock: clock}
+	req := testRequest()
+	for i := range 1000 {
+		req.Duration = time.Hour + time.Duration(i)*time.Second
+		if _, _, err := c.Issue(t.Context(), p, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.Len(); n != 1 {
+		t.Errorf("cache entries = %d, want 1", n)
+	}
+	if n := p.calls.Load(); n != 1 {
+		t.Errorf("upstream calls = %d, want 1", n)
+	}
+	// A request the cached credential cannot serve (12h asked, under a
+	// third of it left) replaces it rather than adding an entry.
+	req.Duration = 12 * time.Hour
+	if _, hit, _ := c.Issue(t.Context(), p, req); hit {
+		t.Error("a 1h credential served a 12h request")
+	}
+	if n := c.Len(); n != 1 {
+		t.Errorf("cache entries after the longer request = %d, want 1", n)
+	}
+}
