@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/public"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -223,7 +224,11 @@ func TestUpstreamErrors(t *testing.T) {
 	}{
 		{"sts refused", &vend.UpstreamError{Upstream: "sts", Status: 403, Code: "AccessDenied", Reason: "not authorized to perform sts:AssumeRole", Err: errors.New("arn:aws:iam::123456789012:role/x")},
 			502, "upstream_error", "not authorized to perform sts:AssumeRole", "123456789012"},
-		{"policy too large", fmt.Errorf("%w: 2300 bytes, the limit is 2048", vend.ErrPolicyTooLarge), 400, "policy_too_large", "2048", ""},
+		{"policy too large", public.Wrap(vend.ErrPolicyTooLarge, "2300 bytes, the limit is 2048"), 400, "policy_too_large", "2048", ""},
+		// A wrapped error's own text is never shown, even under a sentinel
+		// whose public message would be.
+		{"policy too large, text not marked public", fmt.Errorf("%w: bucket of account 123456789012", vend.ErrPolicyTooLarge),
+			400, "policy_too_large", "too large", "123456789012"},
 		{"unexpected", errors.New("secret internal detail " + fakeSecret), 500, "internal", "internal error", fakeSecret},
 		{"upstream past the deadline", fmt.Errorf("waiting for sts: %w", context.DeadlineExceeded), 504, "upstream_timeout", "did not answer in time", ""},
 	}

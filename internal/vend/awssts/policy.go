@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/public"
 	"strings"
 	"unicode/utf8"
 
@@ -109,8 +110,8 @@ func SessionPolicy(bucket string, prefixes []string, access policy.Access) ([]by
 	}
 	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(out) > MaxPolicySize {
-		return nil, fmt.Errorf("%w: the session policy for bucket %q and %d prefixes is %d bytes, over the STS limit of %d; use fewer or shorter prefixes",
-			vend.ErrPolicyTooLarge, bucket, len(prefixes), len(out), MaxPolicySize)
+		return nil, public.Wrap(vend.ErrPolicyTooLarge, fmt.Sprintf("the session policy for bucket %q and %d prefixes is %d bytes, over the STS limit of %d; use fewer or shorter prefixes",
+			bucket, len(prefixes), len(out), MaxPolicySize))
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/public"
 	"strings"
 	"unicode"
 
@@ -41,8 +42,7 @@ func (p *Provider) scope(d policy.Decision) (sas.BlobSignatureValues, error) {
 	case n == 0:
 		return v, fmt.Errorf("%w: no prefix", errInvalidScope)
 	case n > 1:
-		return v, fmt.Errorf("%w: an Azure SAS covers one container or one directory, not the %d prefixes this grant expands to",
-			vend.ErrPolicyTooLarge, n)
+		return v, public.Wrap(vend.ErrPolicyTooLarge, fmt.Sprintf("an Azure SAS covers one container or one directory, not the %d prefixes this grant expands to", n))
 	}
 	perms, err := Permissions(d.Access)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/public"
 	"strings"
 	"unicode/utf8"
 
@@ -79,14 +80,14 @@ func Boundary(bucket string, prefixes []string, access policy.Access) ([]downsco
 	if !whole {
 		expr := condition(bucket, prefixes)
 		if n := utf8.RuneCountInString(expr); n > MaxConditionLength {
-			return nil, fmt.Errorf("%w: the access boundary condition for %d prefixes is %d characters, over Google's limit of %d",
-				vend.ErrPolicyTooLarge, len(prefixes), n, MaxConditionLength)
+			return nil, public.Wrap(vend.ErrPolicyTooLarge, fmt.Sprintf("the access boundary condition for %d prefixes is %d characters, over Google's limit of %d",
+				len(prefixes), n, MaxConditionLength))
 		}
 		rule.Condition = &downscope.AvailabilityCondition{Expression: expr}
 	}
 	rules := []downscope.AccessBoundaryRule{rule}
 	if len(rules) > MaxRules {
-		return nil, fmt.Errorf("%w: %d access boundary rules, over Google's limit of %d", vend.ErrPolicyTooLarge, len(rules), MaxRules)
+		return nil, public.Wrap(vend.ErrPolicyTooLarge, fmt.Sprintf("%d access boundary rules, over Google's limit of %d", len(rules), MaxRules))
 	}
 	return rules, nil
 }
