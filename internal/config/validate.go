@@ -34,6 +34,10 @@ const (
 	// MaxDuration is the longest credential lifetime any grant may allow.
 	MaxDuration = 12 * time.Hour
 	maxCacheTTL = time.Hour
+	// DefaultGitHubAPIURL and DefaultGitHubWebURL are a github
+	// provider's api_url and web_url defaults.
+	DefaultGitHubAPIURL = "https://api.github.com"
+	DefaultGitHubWebURL = "https://github.com"
 	// DefaultServiceName is hub.service_name's default.
 	DefaultServiceName = "credserver"
 	// DefaultDelegationMaxLifetime is delegation.max_lifetime's default.
@@ -109,10 +113,10 @@ func (c *Config) applyDefaults() {
 			}
 		case TypeGitHub:
 			if p.APIURL == "" {
-				p.APIURL = "https://api.github.com"
+				p.APIURL = DefaultGitHubAPIURL
 			}
 			if p.WebURL == "" {
-				p.WebURL = "https://github.com"
+				p.WebURL = DefaultGitHubWebURL
 			}
 		}
 		p.BlobEndpoint = strings.TrimRight(p.BlobEndpoint, "/")
