@@ -57,6 +57,25 @@ var (
 	accountRE     = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
 )
 
+// ValidName reports whether s is a valid grant or provider name (nameRE):
+// what the API can find in a URL path as it is. It is on every request's
+// path, so it is a loop rather than the regexp.
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // applyDefaults fills in what the file may leave out. It runs before
 // Validate, which therefore sees the values the server will use.
 func (c *Config) applyDefaults() {

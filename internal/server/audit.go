@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/go-chi/chi/v5/middleware"
 )
 
 // auditEvent is one line of the audit trail (DESIGN §9). It names who got
@@ -24,12 +22,38 @@ type auditEvent struct {
 	Provider    string    `json:"provider,omitempty"`
 	Access      string    `json:"access,omitempty"`
 	Location    string    `json:"location,omitempty"`
-	ExpiresAt   string    `json:"expires_at,omitempty"`
+	ExpiresAt   auditTime `json:"expires_at,omitzero"`
 	AccessKeyID string    `json:"access_key_id,omitempty"`
 	CacheHit    bool      `json:"cache_hit"`
 	Client      string    `json:"client"`
 	Code        string    `json:"code,omitempty"`
 	GitHubLogin string    `json:"github_login,omitempty"`
+}
+
+// auditTime is a time written as RFC 3339 in UTC to the second, as the
+// API's expires_at fields are; the zero time is left out.
+type auditTime time.Time
+
+// IsZero reports the zero time (for omitzero).
+func (t auditTime) IsZero() bool { return time.Time(t).IsZero() }
+
+// MarshalJSON writes the quoted RFC 3339 form.
+func (t auditTime) MarshalJSON() ([]byte, error) { return t.appendJSON(nil), nil }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *auditTime) UnmarshalJSON(b []byte) error {
+	var v time.Time
+	if err := v.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*t = auditTime(v)
+	return nil
+}
+
+func (t auditTime) appendJSON(b []byte) []byte {
+	b = append(b, '"')
+	b = time.Time(t).UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
 }
 
 // auditor writes audit events as JSON lines; writes are serialised so lines
@@ -51,7 +75,7 @@ func newAuditor(w io.Writer, now func() time.Time) *auditor {
 // a credential whose line is lost must not be handed out.
 func (a *auditor) write(r *http.Request, ev auditEvent) error {
 	ev.Time = a.now().UTC()
-	ev.RequestID = middleware.GetReqID(r.Context())
+	ev.RequestID = requestID(r.Context())
 	ev.Client = clientHost(r)
 	bp := lineBufs.Get().(*[]byte)
 	line := append(ev.appendJSON((*bp)[:0]), '\n')

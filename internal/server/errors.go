@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/go-chi/chi/v5/middleware"
-
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/ghapp"
 	"github.com/credserver/credserver/internal/policy"
@@ -118,7 +116,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		level = slog.LevelWarn
 	}
 	log.LogAttrs(r.Context(), level, "request failed",
-		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("request_id", requestID(r.Context())),
 		slog.Int("status", ae.Status), slog.String("code", ae.Code),
 		slog.String("error", errString(ae.Err)))
 	if ae.Status == http.StatusUnauthorized {
@@ -145,7 +143,7 @@ var newline = []byte("\n")
 // writeJSON writes v as the response body. Headers common to every response
 // (Cache-Control: no-store) are set by middleware.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = headerJSON
 	w.WriteHeader(status)
 	if raw, ok := v.(json.RawMessage); ok {
 		// Already encoded (cached credentials): write the bytes as they are.

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/policy"
 )
@@ -98,7 +96,7 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
 
 // credential runs one credential request up to the response.
 func (s *Server) credential(r *http.Request) (o outcome) {
-	grant := chi.URLParam(r, "grant")
+	grant := s.grantParam(r)
 	o.grant = boundedGrant(grant)
 	id, err := s.identify(r)
 	if err != nil {
@@ -106,7 +104,7 @@ func (s *Server) credential(r *http.Request) (o outcome) {
 		return o
 	}
 	o.user = id.Name
-	req, err := parseCredentialRequest(grant, r.URL.Query())
+	req, err := parseCredentialRequest(grant, r.URL.RawQuery)
 	if err != nil {
 		o.err, o.invalid = err, true
 		return o
@@ -134,8 +132,14 @@ func (s *Server) credential(r *http.Request) (o outcome) {
 // parseCredentialRequest reads the query of GET /v1/credentials/{grant}.
 // Unknown parameters are ignored (a token there is never read); a parameter
 // given twice is an error rather than a silent pick.
-func parseCredentialRequest(grant string, q url.Values) (policy.Request, error) {
+func parseCredentialRequest(grant string, rawQuery string) (policy.Request, error) {
 	req := policy.Request{Grant: grant}
+	if rawQuery == "" {
+		return req, nil
+	}
+	// As url.URL.Query: what parses is read, the rest ignored. Most
+	// requests have no query, and skip this allocation.
+	q, _ := url.ParseQuery(rawQuery)
 	if v, ok, err := single(q, "access"); err != nil {
 		return req, err
 	} else if ok {

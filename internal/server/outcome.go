@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/vend"
@@ -64,7 +63,7 @@ func (s *Server) record(r *http.Request, o *outcome) error {
 	switch {
 	case ae == nil:
 		ev.Event = "issued"
-		ev.ExpiresAt = o.cred.Expires.UTC().Format(time.RFC3339)
+		ev.ExpiresAt = auditTime(o.cred.Expires)
 		ev.AccessKeyID, ev.CacheHit = o.cred.KeyID, o.hit
 		s.metrics.credentialCache(o.hit)
 		s.metrics.credential(d.Type, d.Grant, "issued")

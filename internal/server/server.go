@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"github.com/credserver/credserver/internal/config"
 	"io"
 	"log/slog"
 	"net/http"
@@ -118,7 +119,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	}
 	s.audit = newAuditor(deps.Audit, s.now)
 	s.policy.Store(deps.Policy)
-	s.handler = s.routes()
+	s.handler = s.dispatch(s.routes())
 	return s, nil
 }
 
@@ -131,7 +132,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.observe, s.requestContext, s.recoverer, noStore, s.limitBody(maxBodyBytes))
+	r.Use(s.begin, s.recoverer, noStore, s.limitBody(maxBodyBytes))
 	r.NotFound(s.handle(func(http.ResponseWriter, *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Msg: "no such endpoint"}
 	}))
@@ -150,7 +151,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/healthz", s.healthz)
 		r.Get("/readyz", s.handle(s.readyz))
 		r.Get("/v1/whoami", s.handle(s.whoami))
-		r.Get("/v1/credentials/{grant}", s.handle(s.credentials))
+		r.Get(credentialsRoute, s.handle(s.credentials))
 		if s.github != nil {
 			s.githubRoutes(r)
 		}
@@ -164,6 +165,40 @@ func (s *Server) routes() http.Handler {
 		r.Get(s.opts.BasePath, s.root)
 	}
 	return r
+}
+
+// credentialsRoute is the credentials route under the base path, as chi
+// reports its pattern.
+const credentialsRoute = "/v1/credentials/{grant}"
+
+// dispatch serves GET {base}/v1/credentials/{grant} — most of the traffic,
+// mostly answered from caches — ahead of the router, through the same
+// middleware chain the router applies, with the route label chi would
+// give it. Going round chi saves it five allocations a request. Only
+// grant names the config can hold take this path; anything else goes to
+// the router, which answers it the same way.
+func (s *Server) dispatch(router http.Handler) http.Handler {
+	prefix := s.opts.BasePath + strings.TrimSuffix(credentialsRoute, "{grant}")
+	fast := s.instrument(s.opts.BasePath+credentialsRoute,
+		s.recoverer(noStore(s.limitBody(maxBodyBytes)(s.handle(s.credentials)))))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.RawPath == "" {
+			if grant, ok := strings.CutPrefix(r.URL.Path, prefix); ok && config.ValidName(grant) {
+				fast.ServeHTTP(w, r)
+				return
+			}
+		}
+		router.ServeHTTP(w, r)
+	})
+}
+
+// grantParam is the {grant} of a credentials request, routed by chi or by
+// dispatch.
+func (s *Server) grantParam(r *http.Request) string {
+	if chi.RouteContext(r.Context()) != nil {
+		return chi.URLParam(r, "grant")
+	}
+	return strings.TrimPrefix(r.URL.Path, s.opts.BasePath+strings.TrimSuffix(credentialsRoute, "{grant}"))
 }
 
 // handle adapts a handler that returns an error; the error is mapped to the

@@ -3,11 +3,11 @@ package vend
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -61,7 +61,7 @@ type CacheConfig struct {
 // completion (bounded by a 30 s timeout) even when the caller that started
 // it goes away. Errors are never cached. A Cache is safe for concurrent use.
 type Cache struct {
-	entries      *lru.Cache[string, entry]
+	entries      *lru.Cache[CacheKey, entry]
 	flights      singleflight.Group
 	minRemaining time.Duration
 	now          func() time.Time
@@ -71,6 +71,10 @@ type Cache struct {
 type entry struct {
 	cred   *Credentials
 	issued time.Time
+	// user and grant let Forget find an account's entries; both strings
+	// are shared with the Decision (the identity's name, the policy's
+	// grant name), not copies.
+	user, grant string
 }
 
 // flight is what one coalesced call yields; fromCache tells its leader that
@@ -91,7 +95,7 @@ func NewCache(cfg CacheConfig) *Cache {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	entries, err := lru.New[string, entry](cfg.MaxEntries)
+	entries, err := lru.New[CacheKey, entry](cfg.MaxEntries)
 	if err != nil {
 		// lru.New fails only for a size <= 0, excluded above.
 		panic(fmt.Sprintf("vend: lru.New(%d): %v", cfg.MaxEntries, err))
@@ -116,12 +120,19 @@ func (c *Cache) Issue(ctx context.Context, p Provider, d policy.Decision) (cred 
 	if cred, ok := c.lookup(key, d.Duration); ok {
 		return cred, true, nil
 	}
+	return c.join(ctx, p, key, d)
+}
+
+// join waits for the flight of key, starting it if none runs. It is apart
+// from Issue so that a hit allocates nothing: what the flight's closure
+// captures escapes to the heap.
+func (c *Cache) join(ctx context.Context, p Provider, key CacheKey, d policy.Decision) (cred *Credentials, hit bool, err error) {
 	leader := false
 	// Concurrent misses of one key share the leader's upstream call, and
 	// so its duration: a herd asks one thing, and a credential of another
 	// length still works, to be replaced by the next request it cannot
 	// serve.
-	ch := c.flights.DoChan(key, func() (any, error) {
+	ch := c.flights.DoChan(string(key[:]), func() (any, error) {
 		leader = true
 		return c.fill(ctx, p, key, d)
 	})
@@ -142,7 +153,7 @@ func (c *Cache) Issue(ctx context.Context, p Provider, d policy.Decision) (cred 
 // fill runs once per flight: it rechecks the cache (a flight that finished
 // between our lookup and DoChan has already stored a credential) and
 // otherwise calls the upstream detached from the leader's cancellation.
-func (c *Cache) fill(ctx context.Context, p Provider, key string, d policy.Decision) (f flight, err error) {
+func (c *Cache) fill(ctx context.Context, p Provider, key CacheKey, d policy.Decision) (f flight, err error) {
 	if cred, ok := c.lookup(key, d.Duration); ok {
 		return flight{cred: cred, fromCache: true}, nil
 	}
@@ -166,7 +177,7 @@ func (c *Cache) fill(ctx context.Context, p Provider, key string, d policy.Decis
 	if cred, err = encoded(cred); err != nil {
 		return flight{}, err
 	}
-	e := entry{cred: cred, issued: issued}
+	e := entry{cred: cred, issued: issued, user: d.User, grant: d.Grant}
 	if c.serves(e, 0) {
 		c.entries.Add(key, e)
 	}
@@ -192,7 +203,7 @@ func encoded(cred *Credentials) (*Credentials, error) {
 	return &out, nil
 }
 
-func (c *Cache) lookup(key string, asked time.Duration) (*Credentials, bool) {
+func (c *Cache) lookup(key CacheKey, asked time.Duration) (*Credentials, bool) {
 	e, ok := c.entries.Get(key)
 	if !ok || !c.serves(e, asked) {
 		return nil, false
@@ -212,6 +223,12 @@ func (c *Cache) serves(e entry, asked time.Duration) bool {
 // replaced or evicted.
 func (c *Cache) Len() int { return c.entries.Len() }
 
+// CacheKey identifies one cached credential: the SHA-256 of every field of
+// a Decision that shapes it. A digest rather than the fields themselves
+// keeps an entry small and the lookup free of allocations; SHA-256 because
+// two decisions sharing a key would hand one user's credential to another.
+type CacheKey [sha256.Size]byte
+
 // Key returns the cache key of d: every field of the Decision that shapes
 // the credential — user and the account's creation time, grant, provider,
 // access, bucket, each prefix and the GitHub scope — so that a policy
@@ -219,37 +236,31 @@ func (c *Cache) Len() int { return c.entries.Len() }
 // provider, never serves the old credential, and a re-created account
 // never gets its predecessor's. The duration is left out on purpose (see
 // [Cache]); Location and Type follow from the others. Fields are
-// length-prefixed, so no username or prefix can make two different
-// decisions share a key.
-func Key(d policy.Decision) string {
-	var b strings.Builder
-	field := func(s string) {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
-		b.WriteByte(0)
-	}
-	// User and grant first: Forget finds a user's keys by this prefix.
-	field(d.User)
-	field(d.Grant)
-	field(d.Provider)
+// length-prefixed before hashing, so no username or prefix can make two
+// different decisions encode alike.
+func Key(d policy.Decision) CacheKey {
+	var buf [512]byte
+	b := appendField(buf[:0], d.User)
+	b = appendField(b, d.Grant)
+	b = appendField(b, d.Provider)
 	if d.Created.IsZero() {
-		field("")
+		b = appendField(b, "")
 	} else {
-		field(strconv.FormatInt(d.Created.UnixNano(), 10))
+		b = strconv.AppendInt(b, d.Created.UnixNano(), 10)
+		b = append(b, 0)
 	}
-	field(d.Access.String())
-	field(d.Bucket)
-	field(strconv.Itoa(len(d.Prefixes)))
+	b = append(b, byte(d.Access), 0)
+	b = appendField(b, d.Bucket)
+	b = appendCount(b, len(d.Prefixes))
 	for _, p := range d.Prefixes {
-		field(p)
+		b = appendField(b, p)
 	}
 	if gh := d.GitHub; gh != nil {
-		field(string(gh.Mode))
-		field(gh.Owner)
-		field(strconv.Itoa(len(gh.Repositories)))
+		b = appendField(b, string(gh.Mode))
+		b = appendField(b, gh.Owner)
+		b = appendCount(b, len(gh.Repositories))
 		for _, r := range gh.Repositories {
-			field(r)
+			b = appendField(b, r)
 		}
 		perms := make([]string, 0, len(gh.Permissions))
 		for k, v := range gh.Permissions {
@@ -257,8 +268,21 @@ func Key(d policy.Decision) string {
 		}
 		slices.Sort(perms)
 		for _, p := range perms {
-			field(p)
+			b = appendField(b, p)
 		}
 	}
-	return b.String()
+	return sha256.Sum256(b)
+}
+
+// appendField appends s length-prefixed: "len:s\x00".
+func appendField(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	b = append(b, s...)
+	return append(b, 0)
+}
+
+func appendCount(b []byte, n int) []byte {
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, 0)
 }
