@@ -91,7 +91,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 	if err != nil {
 		return nil, err
 	}
-	gh, err := buildGitHub(ctx, cfg, o, providers)
+	gh, err := buildGitHub(ctx, cfg, o, providers, directory)
 	if err != nil {
 		return nil, err
 	}

@@ -126,7 +126,13 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
 	if gh := d.GitHub; gh != nil {
 		vreq.GitHub = &vend.GitHubScope{Mode: gh.Mode, Owner: gh.Owner, Repositories: gh.Repositories, Permissions: gh.Permissions}
 	}
-	cred, hit, err := s.cache.Issue(r.Context(), prov, vend.Key(vreq), vreq)
+	acct, err := s.accountKey(r.Context(), id, d)
+	if err != nil {
+		s.metrics.credential(d.Type, d.Grant, "error")
+		s.audit.failed(r, d, err)
+		return err
+	}
+	cred, hit, err := s.cache.Issue(r.Context(), prov, vend.Key(vreq)+acct, vreq)
 	if err != nil {
 		s.metrics.credential(d.Type, d.Grant, "error")
 		s.audit.failed(r, d, err)
