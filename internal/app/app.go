@@ -79,11 +79,19 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		st := hub.Stats()
 		return st.Hits, st.Misses, st.Coalesced
 	})
+	dir, err := buildDirectory(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	var directory auth.Directory
+	if dir != nil {
+		directory = dir
+	}
 	providers, err := buildProviders(ctx, cfg, o)
 	if err != nil {
 		return nil, err
 	}
-	gh, err := buildGitHub(ctx, cfg, o, providers)
+	gh, err := buildGitHub(ctx, cfg, o, providers, directory)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +111,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		RequestTimeout: cmp.Or(o.RequestTimeout, time.Duration(cfg.RequestTimeout)),
 		GitHub:         gh.links,
 		Ready:          gh.ready,
+		Directory:      directory,
 	})
 }
 

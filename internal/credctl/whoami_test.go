@@ -39,6 +39,15 @@ admin:   yes
 grants:  none; ask your hub admin
 `,
 	}, {
+		name: "github status unknown (the server's store is down)",
+		body: `{"user":"bob","groups":[],"grants":[],"github":{"status":"unknown"}}`,
+		args: []string{"whoami"},
+		want: `user:    bob
+groups:  -
+github:  unknown (the server cannot read links right now; try again shortly)
+grants:  none; ask your hub admin
+`,
+	}, {
 		name: "json",
 		body: `{"user":"bob","groups":[],"grants":[]}`,
 		args: []string{"whoami", "--json"},

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/store"
 )
 
@@ -62,6 +63,10 @@ type Config struct {
 	// RefreshBefore: see DefaultRefreshBefore; 0 means the default. It must
 	// not exceed the credential cache's MinRemaining.
 	RefreshBefore time.Duration
+	// Directory tells hub accounts apart (account.go): links and device
+	// logins belong to the account that made them. nil binds them to the
+	// user name only (no hub.api_token_file).
+	Directory auth.Directory
 }
 
 // App is one GitHub App: the vend.Provider for its grants, and the device
@@ -82,6 +87,9 @@ type App struct {
 
 	refreshes singleflight.Group // per hub user
 	rescue    rescuer
+	dir       auth.Directory
+	starts    singleflight.Group // device-flow starts, per hub user
+	calls     *userLimiter       // GitHub calls per hub user
 
 	instMu        sync.Mutex
 	installations map[string]cachedInstallation // by lower-case owner
@@ -120,7 +128,7 @@ func New(cfg Config) (*App, error) {
 		name: cfg.Name, appID: cfg.AppID, key: cfg.PrivateKey, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
 		apiURL: strings.TrimRight(cfg.APIURL, "/"), webURL: strings.TrimRight(cfg.WebURL, "/"),
 		store: cfg.Store, http: cfg.HTTPClient, now: cfg.Now, log: cfg.Logger.With("provider", cfg.Name),
-		refreshBefore: cfg.RefreshBefore,
+		refreshBefore: cfg.RefreshBefore, dir: cfg.Directory, calls: newUserLimiter(cfg.Now),
 		installations: map[string]cachedInstallation{},
 		listTokens:    map[int64]cachedToken{},
 		listings:      map[int64]cachedListing{},

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/ghapp"
 	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/store"
 	"github.com/credserver/credserver/internal/vend"
 )
 
@@ -97,6 +99,16 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, ghapp.ErrNotLinked):
 		return &apiError{Status: http.StatusConflict, Code: "github_not_linked",
 			Msg: "your hub account is not linked to GitHub (or the link expired); run 'credctl github login'", Err: err}
+	case errors.Is(err, store.ErrUnavailable):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "store_unavailable",
+			Msg: "credserver's database is not answering; try again shortly", Err: err, RetryAfter: 2}
+	case errors.Is(err, ghapp.ErrRateLimited):
+		var rl *ghapp.RateLimitError
+		wait := time.Second
+		if errors.As(err, &rl) {
+			wait = rl.Wait
+		}
+		return tooManyRequests("too many GitHub calls for your account; wait before trying again", wait)
 	case errors.Is(err, ghapp.ErrLoginNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: "login_not_found",
 			Msg: "no such GitHub login of yours; start one with 'credctl github login'", Err: err}

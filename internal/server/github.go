@@ -52,9 +52,12 @@ type githubLoginStatusBody struct {
 	Interval int    `json:"interval"`
 }
 
-// whoamiGitHub is whoami's "github" object.
+// whoamiGitHub is whoami's "github" object. Status extends the contract:
+// "linked", "unlinked", or "unknown" when the link could not be read (the
+// store or the hub is down); Linked is then absent, never false.
 type whoamiGitHub struct {
-	Linked    bool   `json:"linked"`
+	Linked    *bool  `json:"linked,omitempty"`
+	Status    string `json:"status"`
 	Login     string `json:"login,omitempty"`
 	ExpiresAt string `json:"expires_at,omitempty"`
 }
@@ -149,7 +152,8 @@ func (s *Server) forgetGitHub(id auth.Identity, provider string) {
 
 // whoamiGitHub reports the caller's link for their first GitHub grant with
 // mode user; nil when GitHub is not configured or they have no such grant.
-// Trouble reading the store is logged, not fatal: whoami still answers.
+// Trouble reading the store (or the hub's account directory) is logged, not
+// fatal: whoami still answers, with status "unknown" rather than a guess.
 func (s *Server) whoamiGitHub(r *http.Request, id auth.Identity) *whoamiGitHub {
 	if s.github == nil {
 		return nil
@@ -161,9 +165,13 @@ func (s *Server) whoamiGitHub(r *http.Request, id auth.Identity) *whoamiGitHub {
 	info, err := s.github.Link(r.Context(), d.Provider, id.Name)
 	if err != nil {
 		s.log.Warn("whoami: reading the github link failed", "user", id.Name, "error", err.Error())
-		return nil
+		return &whoamiGitHub{Status: "unknown"}
 	}
-	out := &whoamiGitHub{Linked: info.Linked, Login: info.Login}
+	linked := info.Linked
+	out := &whoamiGitHub{Linked: &linked, Status: "unlinked", Login: info.Login}
+	if linked {
+		out.Status = "linked"
+	}
 	if !info.ExpiresAt.IsZero() {
 		out.ExpiresAt = info.ExpiresAt.UTC().Format(time.RFC3339)
 	}

@@ -125,7 +125,7 @@ func TestGitHubLinkLifecycle(t *testing.T) {
 	if ghErrorCode(m) != "github_not_linked" || !strings.Contains(m["error"].(map[string]any)["message"].(string), "credctl github login") {
 		t.Errorf("before login: %v", m)
 	}
-	if who := g.call(t, "GET", "/v1/whoami", "alice", 200); !jsonEqual(who["github"], map[string]any{"linked": false}) {
+	if who := g.call(t, "GET", "/v1/whoami", "alice", 200); !jsonEqual(who["github"], map[string]any{"linked": false, "status": "unlinked"}) {
 		t.Errorf("whoami github before login: %v", who["github"])
 	}
 

@@ -125,6 +125,9 @@ func (s *Server) credential(r *http.Request) (o outcome) {
 		o.err = fmt.Errorf("no provider %q built for grant %q", o.decision.Provider, o.decision.Grant)
 		return o
 	}
+	if o.decision.Created, o.err = s.accountCreated(r.Context(), id, o.decision); o.err != nil {
+		return o
+	}
 	o.cred, o.hit, o.err = s.cache.Issue(r.Context(), prov, o.decision)
 	return o
 }

@@ -58,6 +58,9 @@ type Deps struct {
 	// GitHub serves the GitHub account-link endpoints; nil (no github
 	// provider with a store) leaves them out.
 	GitHub GitHub
+	// Directory looks up hub accounts with credserver's own service token
+	// (hub.api_token_file); nil when no token file is configured.
+	Directory auth.Directory
 }
 
 // Server serves the credserver API. It is safe for concurrent use; the
@@ -82,6 +85,7 @@ type Server struct {
 	authLimit *keyedLimiter
 	handler   http.Handler
 	github    GitHub
+	directory auth.Directory
 }
 
 // New builds a server. The returned server's Handler serves every route.
@@ -100,6 +104,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		metrics:   deps.Metrics,
 		timeout:   deps.RequestTimeout,
 		github:    deps.GitHub,
+		directory: deps.Directory,
 	}
 	limits := DefaultLimits
 	if deps.Limits != nil {
