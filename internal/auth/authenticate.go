@@ -120,7 +120,7 @@ func (h *Hub) fetchAndStore(parent context.Context, key tokenKey, token string) 
 	switch {
 	case err == nil:
 		e.expires = h.now().Add(h.ttl)
-	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrForbidden):
+	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrForbidden), errors.Is(err, ErrNotForService):
 		e.expires = h.now().Add(h.negTTL)
 	default:
 		// The hub's trouble, not the token's: the next call asks again.
