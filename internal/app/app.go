@@ -120,6 +120,9 @@ func limitsFrom(l config.Limits) *server.Limits {
 	return &server.Limits{
 		UserRate: rate(l.UserRate), UserBurst: l.UserBurst,
 		AuthFailureRate: rate(l.AuthFailureRate), AuthFailureBurst: l.AuthFailureBurst,
+		// Not in the config: a bound on the hub's load from all addresses
+		// together, which an admin has no reason to tune.
+		FailedLookupRate: server.DefaultLimits.FailedLookupRate, FailedLookupBurst: server.DefaultLimits.FailedLookupBurst,
 	}
 }
 

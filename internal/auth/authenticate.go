@@ -149,3 +149,11 @@ func (h *Hub) Known(token string) bool {
 	e, ok := h.cached(tokenKey(sha256.Sum256([]byte(token))))
 	return ok && e.err == nil
 }
+
+// Cached reports whether an unexpired answer for token is cached, an
+// identity or a refusal alike: Authenticate will then answer without asking
+// the hub. The server does not count such calls against any login budget.
+func (h *Hub) Cached(token string) bool {
+	_, ok := h.cached(tokenKey(sha256.Sum256([]byte(token))))
+	return ok
+}
