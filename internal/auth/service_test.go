@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestServiceAccess: a user's token is accepted only when the hub lists an
@@ -95,5 +96,44 @@ func TestServiceNameChecked(t *testing.T) {
 		if _, err := NewHub(HubConfig{APIURL: "http://hub/hub/api", ServiceName: name}); err == nil {
 			t.Errorf("NewHub accepted service name %q", name)
 		}
+	}
+}
+
+// TestAuthenticateCached: cached answers, identities and refusals alike,
+// are given until they expire; nothing else is, and the hub is never asked.
+func TestAuthenticateCached(t *testing.T) {
+	f := newFakeHub(t)
+	f.addUser(aliceToken, alice)
+	clock := newFakeClock()
+	h := newTestHub(t, f, HubConfig{Now: clock.Now, CacheTTL: time.Minute, NegativeTTL: 10 * time.Second})
+	const bad = "nope-token-0123456789"
+	cached := func(tok string) (Identity, bool, error) { return h.AuthenticateCached(tok) }
+	if _, ok, _ := cached(aliceToken); ok {
+		t.Fatal("answered before any lookup")
+	}
+	if _, ok, _ := cached(bad); ok {
+		t.Fatal("answered before any lookup")
+	}
+	if _, ok, err := cached("has space"); !ok || !errors.Is(err, ErrNoToken) {
+		t.Errorf("malformed token = %v %v, want ErrNoToken without a lookup", ok, err)
+	}
+	_, _ = h.Authenticate(t.Context(), aliceToken)
+	_, _ = h.Authenticate(t.Context(), bad)
+	calls := f.userCalls()
+	if id, ok, err := cached(aliceToken); !ok || err != nil || id.Name != "alice" {
+		t.Errorf("cached identity = %+v %v %v", id, ok, err)
+	}
+	if _, ok, err := cached(bad); !ok || !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("cached refusal = %v %v", ok, err)
+	}
+	clock.Advance(11 * time.Second)
+	if _, ok, _ := cached(bad); ok {
+		t.Error("the refusal should have expired")
+	}
+	if _, ok, _ := cached(aliceToken); !ok {
+		t.Error("the identity should still be cached")
+	}
+	if f.userCalls() != calls {
+		t.Error("AuthenticateCached asked the hub")
 	}
 }

@@ -17,7 +17,8 @@ import (
 // stranger lock every one else out. The rules:
 //
 //   - A request without a token costs nothing: it never reaches the hub.
-//   - A token whose answer is cached (valid or refused) costs nothing.
+//   - A token whose answer is cached (valid or refused) costs nothing: it
+//     is answered from the cache (auth.(*Hub).AuthenticateCached).
 //   - An unknown token needs a hub lookup. It takes one unit from its
 //     address's budget (Limits.AuthFailure*) and one from the global budget
 //     of failed lookups (Limits.FailedLookup*). Only a lookup the hub
@@ -43,9 +44,11 @@ const (
 	overflowBurst            = 1
 )
 
-// cacher is implemented by authenticators that can tell, without an
-// upstream call, that they hold an answer for a token.
-type cacher interface{ Cached(token string) bool }
+// cacher is implemented by authenticators that can answer from their cache
+// without an upstream call; ok is false when they hold no answer.
+type cacher interface {
+	AuthenticateCached(token string) (id auth.Identity, ok bool, err error)
+}
 
 // loginLimiter holds the budgets above. A nil *loginLimiter limits nothing.
 type loginLimiter struct {
@@ -119,8 +122,10 @@ func (s *Server) identify(r *http.Request) (auth.Identity, error) {
 	if s.logins == nil {
 		return s.auth.Authenticate(ctx, tok)
 	}
-	if c, ok := s.auth.(cacher); ok && c.Cached(tok) {
-		return s.auth.Authenticate(ctx, tok)
+	if c, ok := s.auth.(cacher); ok {
+		if id, ok, err := c.AuthenticateCached(tok); ok {
+			return id, err
+		}
 	}
 	now := s.now()
 	if t, ok := s.logins.admit(clientHost(r), now); ok {

@@ -28,19 +28,25 @@ func newCachingAuth() *cachingAuth {
 }
 
 func (c *cachingAuth) Authenticate(ctx context.Context, tok string) (auth.Identity, error) {
-	if !c.Cached(tok) {
-		c.lookups.Add(1)
+	if id, ok, err := c.AuthenticateCached(tok); ok {
+		return id, err
 	}
+	c.lookups.Add(1)
 	c.mu.Lock()
 	c.seen[tok] = true
 	c.mu.Unlock()
 	return c.fakeAuth.Authenticate(ctx, tok)
 }
 
-func (c *cachingAuth) Cached(tok string) bool {
+func (c *cachingAuth) AuthenticateCached(tok string) (auth.Identity, bool, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.seen[tok]
+	seen := c.seen[tok]
+	c.mu.Unlock()
+	if !seen {
+		return auth.Identity{}, false, nil
+	}
+	id, err := c.fakeAuth.Authenticate(context.Background(), tok)
+	return id, true, err
 }
 
 // from sends GET whoami with token (none if "") from the client address addr.
