@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,4 +138,36 @@ func TestAuthenticateCached(t *testing.T) {
 	if f.userCalls() != calls {
 		t.Error("AuthenticateCached asked the hub")
 	}
+}
+
+// FuzzHubAnswer feeds arbitrary /user answers to the check: it never
+// panics, and whatever it accepts lists one of the service's access scopes
+// exactly and is a user's.
+func FuzzHubAnswer(f *testing.F) {
+	f.Add([]byte(`{"kind":"user","name":"alice","scopes":["access:services!service=credserver"]}`))
+	f.Add([]byte(`{"kind":"user","name":"alice","scopes":["access:services"]}`))
+	f.Add([]byte(`{"kind":"user","name":"alice","scopes":["access:services!service=dashboard"]}`))
+	f.Add([]byte(`{"kind":"user","name":"alice","scopes":"access:services"}`))
+	f.Add([]byte(`{"kind":"service","name":"x","scopes":["access:services"]}`))
+	f.Add([]byte(`null`))
+	h, err := NewHub(HubConfig{APIURL: "http://hub.invalid/hub/api"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		id, _, err := h.identity(t.Context(), strings.NewReader(string(body)))
+		if err != nil {
+			return
+		}
+		var u hubUser
+		if json.Unmarshal(body, &u) != nil {
+			t.Fatalf("accepted an answer that does not decode: %q", body)
+		}
+		if u.Kind != "user" || id.Name == "" {
+			t.Fatalf("accepted a non-user answer %q", body)
+		}
+		if !slices.Contains(u.Scopes, "access:services") && !slices.Contains(u.Scopes, "access:services!service=credserver") {
+			t.Fatalf("accepted scopes %q without credserver's access scope", u.Scopes)
+		}
+	})
 }
