@@ -3,6 +3,8 @@ package auth
 import (
 	"fmt"
 	"slices"
+
+	"github.com/credserver/credserver/internal/public"
 )
 
 // ServiceAccessScopes returns the scopes of which a token must carry one to
@@ -31,9 +33,9 @@ func (h *Hub) checkServiceAccess(scopes []string) error {
 		}
 	}
 	want := h.accessScopes[1]
-	return fmt.Errorf("%w: the token lacks the scope %s (tokens issued to another service or to a user's server are refused); "+
+	return public.Wrap(ErrNotForService, fmt.Sprintf("the token lacks the scope %s (tokens issued to another service or to a user's server are refused); "+
 		"use your server's JUPYTERHUB_API_TOKEN or a hub token that has this scope. "+
 		"Hub admin: add %s to the 'user' and 'server' roles in load_roles "+
 		"(JupyterHub 4+: also Spawner.server_token_scopes), as deploy/jupyterhub/jupyterhub_config.py does",
-		ErrNotForService, want, want)
+		want, want))
 }
