@@ -68,6 +68,9 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, auth.ErrInvalidToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
 			Msg: "the hub did not accept this token; it may have expired or been revoked", Err: err}
+	case errors.Is(err, auth.ErrNotForService):
+		return &apiError{Status: http.StatusForbidden, Code: "token_not_for_credserver",
+			Msg: public.Message(err, "this token was not issued for credserver"), Err: err}
 	case errors.Is(err, auth.ErrForbidden):
 		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Msg: public.Message(err, "this token may not be used here"), Err: err}
 	case errors.Is(err, auth.ErrHubUnavailable):
