@@ -145,15 +145,21 @@ type Limits struct {
 type Store struct {
 	// Driver is "sqlite" (default) or "postgres".
 	Driver string `yaml:"driver"`
-	// DSN is the SQLite file or the PostgreSQL connection string. It may
-	// hold a password, so it never appears in an error message.
+	// DSN is the SQLite file or the PostgreSQL connection string (a
+	// postgres:// URL or libpq's key=value form). A PostgreSQL DSN must
+	// hold no password (no user:password@, no password= parameter or key):
+	// that is a load error, which never quotes it. The password comes from
+	// PasswordFile, PGPASSWORD or a passfile (PGPASSFILE, ~/.pgpass).
 	DSN string `yaml:"dsn"`
 	// EncryptionKeyFile names the file holding the key that encrypts
 	// stored GitHub refresh tokens. Required when a github grant has
 	// mode "user".
 	EncryptionKeyFile string `yaml:"encryption_key_file"`
-	// PasswordFile names a file holding the PostgreSQL password, so the
-	// DSN holds none (PGPASSWORD and PGPASSFILE work too).
+	// PasswordFile names a file holding the PostgreSQL password (driver
+	// postgres only): its contents with surrounding whitespace trimmed,
+	// read when the store is opened; an unreadable or empty file stops the
+	// server. It wins over PGPASSWORD and PGPASSFILE, which are used when
+	// it is not set.
 	PasswordFile string `yaml:"password_file"`
 }
 
