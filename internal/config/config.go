@@ -280,6 +280,16 @@ type Grant struct {
 	// overwrite or delete everyone's data.
 	Shared bool `yaml:"shared"`
 
+	// Overlaps names other storage grants whose locations may meet this
+	// one's (be the same place, or one inside the other) and are meant
+	// to. Without it, two grants in one bucket or container (of one
+	// store) whose locations some user or group name can make meet are a
+	// load error: a user who picks the name "teams" beside "{user}/" and
+	// "teams/{group}/" would read every team's data. Declaring it on
+	// either grant is enough; `credserver explain` shows it on both. A
+	// listed grant whose locations can never meet this one's is an error.
+	Overlaps []string `yaml:"overlaps"`
+
 	// Mode is "user" or "installation" (github).
 	Mode string `yaml:"mode"`
 	// Owner is the organisation or user owning the repositories
