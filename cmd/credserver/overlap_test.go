@@ -61,3 +61,13 @@ teams: DENY
 		t.Errorf("explain: exit %d, stderr %q, stdout:\n%s\nwant:\n%s", rc, stderr, got, wantOut)
 	}
 }
+
+// TestServeRefusesSquatting: the server does not start on a config
+// check refuses, and says why.
+func TestServeRefusesSquatting(t *testing.T) {
+	var out, errOut bytes.Buffer
+	rc := run([]string{"serve", "-config", writeConfig(t, strings.Replace(overlapConfig, "hub:\n", "listen: 127.0.0.1:0\nhub:\n", 1))}, &out, &errOut)
+	if rc != 1 || !strings.Contains(errOut.String(), `grants[0] \"scratch\" (line 7) and grants[1] \"teams\" (line 13) can reach the same data`) {
+		t.Errorf("serve: exit %d, stderr %q", rc, errOut.String())
+	}
+}
