@@ -351,7 +351,7 @@ func prefixMeet(a, b *Grant) meet {
 			continue
 		}
 		vars = true
-		if !userBound && (s.v == VarUser || !groupBound) {
+		if s.v == VarUser || !groupBound {
 			return meet{cover, fmt.Sprintf("for every name: %q holds every %s's %q", short, varWord(s.v), long)}
 		}
 	}
