@@ -127,7 +127,7 @@ func TestSquattingOnMinIO(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc, err := awssts.SessionPolicy(dec.Bucket, dec.Prefixes, dec.Access.String())
+			doc, err := awssts.SessionPolicy(dec.Bucket, dec.Prefixes, dec.Access)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -45,7 +45,7 @@ func (oneUser) Authenticate(context.Context, string) (auth.Identity, error) {
 // response shows which policy decided it.
 type echoProvider struct{}
 
-func (echoProvider) Issue(_ context.Context, r vend.Request) (*vend.Credentials, error) {
+func (echoProvider) Issue(_ context.Context, r policy.Decision) (*vend.Credentials, error) {
 	return &vend.Credentials{Expires: time.Now().Add(time.Hour), Body: map[string]string{"bucket": r.Bucket, "url": r.Location}}, nil
 }
 

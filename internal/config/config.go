@@ -228,6 +228,16 @@ type Provider struct {
 	Line int `yaml:"-"`
 }
 
+// GitHub grant modes, the values of Grant.Mode.
+const (
+	// ModeUser grants are 8-hour device-flow user tokens, refreshed
+	// server-side.
+	ModeUser = "user"
+	// ModeInstallation grants are 1-hour installation tokens narrowed to
+	// some repositories.
+	ModeInstallation = "installation"
+)
+
 // Access values of Grant.Access.
 const (
 	AccessRead      = "read"

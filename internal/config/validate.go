@@ -24,12 +24,20 @@ const (
 	DefaultAuthFailureBurst = 30
 	DefaultDefaultDuration  = time.Hour
 	DefaultMaxDuration      = 12 * time.Hour
-	// MinDuration is the shortest credential lifetime: AWS STS refuses
-	// less than 900 seconds.
-	MinDuration = 15 * time.Minute
+	// MinDuration is the shortest credential lifetime a grant may allow
+	// or a request may ask (shorter asks are a 400 naming it). STS's own
+	// floor is 15m, but the credential cache hands nothing out with less
+	// than two thirds of this left (vend.DefaultMinRemaining is derived
+	// from it), so a shorter credential could never be reused and every
+	// request for one would cost an upstream call.
+	MinDuration = 30 * time.Minute
 	// MaxDuration is the longest credential lifetime any grant may allow.
 	MaxDuration = 12 * time.Hour
 	maxCacheTTL = time.Hour
+	// DefaultGitHubAPIURL and DefaultGitHubWebURL are a github
+	// provider's api_url and web_url defaults.
+	DefaultGitHubAPIURL = "https://api.github.com"
+	DefaultGitHubWebURL = "https://github.com"
 	// DefaultServiceName is hub.service_name's default.
 	DefaultServiceName = "credserver"
 	// DefaultDelegationMaxLifetime is delegation.max_lifetime's default.
@@ -105,10 +113,10 @@ func (c *Config) applyDefaults() {
 			}
 		case TypeGitHub:
 			if p.APIURL == "" {
-				p.APIURL = "https://api.github.com"
+				p.APIURL = DefaultGitHubAPIURL
 			}
 			if p.WebURL == "" {
-				p.WebURL = "https://github.com"
+				p.WebURL = DefaultGitHubWebURL
 			}
 		}
 		p.BlobEndpoint = strings.TrimRight(p.BlobEndpoint, "/")

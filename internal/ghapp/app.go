@@ -4,6 +4,8 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/config"
+	"github.com/credserver/credserver/internal/vend"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,14 +20,14 @@ import (
 
 // Defaults.
 const (
-	DefaultAPIURL = "https://api.github.com"
-	DefaultWebURL = "https://github.com"
+	DefaultAPIURL = config.DefaultGitHubAPIURL
+	DefaultWebURL = config.DefaultGitHubWebURL
 	// DefaultRefreshBefore is how much life a stored user token must have
-	// left to be handed out; with less, it is refreshed first. It equals
-	// the credential cache's least remaining life (vend.DefaultMinRemaining)
-	// on purpose: a refresh ends the old token at GitHub, so it must only
-	// happen once no cache would still hand that token out.
-	DefaultRefreshBefore = 20 * time.Minute
+	// left to be handed out; with less, it is refreshed first. It is the
+	// credential cache's least remaining life on purpose: a refresh ends
+	// the old token at GitHub, so it must only happen once no cache would
+	// still hand that token out.
+	DefaultRefreshBefore = vend.DefaultMinRemaining
 	// callTimeout bounds one call to GitHub.
 	callTimeout = 10 * time.Second
 )
@@ -126,13 +128,6 @@ func New(cfg Config) (*App, error) {
 	a.rescue.links = map[string]rescuedLink{}
 	return a, nil
 }
-
-// Name is the provider name the App was configured under.
-func (a *App) Name() string { return a.name }
-
-// WebURL is the GitHub web base (https://github.com, or the GHES host):
-// the URL git uses, and where users approve device logins.
-func (a *App) WebURL() string { return a.webURL }
 
 // ParsePrivateKey reads a GitHub App private key (PKCS#1 or PKCS#8 PEM, as
 // GitHub hands it out). The error never quotes the key.

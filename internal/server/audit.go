@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -8,9 +9,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
-
-	"github.com/credserver/credserver/internal/policy"
-	"github.com/credserver/credserver/internal/vend"
 )
 
 // auditEvent is one line of the audit trail (DESIGN §9). It names who got
@@ -49,42 +47,29 @@ func newAuditor(w io.Writer, now func() time.Time) *auditor {
 	return &auditor{w: w, now: now}
 }
 
-func (a *auditor) write(r *http.Request, ev auditEvent) {
+// write appends ev as one line and reports whether it reached the writer:
+// a credential whose line is lost must not be handed out.
+func (a *auditor) write(r *http.Request, ev auditEvent) error {
 	ev.Time = a.now().UTC()
 	ev.RequestID = middleware.GetReqID(r.Context())
 	ev.Client = clientHost(r)
 	bp := lineBufs.Get().(*[]byte)
 	line := append(ev.appendJSON((*bp)[:0]), '\n')
 	a.mu.Lock()
-	_, _ = a.w.Write(line)
+	_, err := a.w.Write(line)
 	a.mu.Unlock()
 	*bp = line
 	lineBufs.Put(bp)
-}
-
-func (a *auditor) issued(r *http.Request, d policy.Decision, c *vend.Credentials, hit bool) {
-	a.write(r, auditEvent{
-		Event: "issued", User: d.User, Grant: d.Grant, Provider: d.Type,
-		Access: d.Access.String(), Location: d.Location,
-		ExpiresAt: c.Expires.UTC().Format(time.RFC3339), AccessKeyID: c.KeyID, CacheHit: hit,
-	})
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
 }
 
 // github records a change to a user's GitHub link: event is
 // github_login_started, github_linked or github_unlinked.
-func (a *auditor) github(r *http.Request, event, user, grant, login string) {
-	a.write(r, auditEvent{Event: event, User: user, Grant: grant, Provider: "github", GitHubLogin: login})
-}
-
-func (a *auditor) denied(r *http.Request, user, grant string, err error) {
-	a.write(r, auditEvent{Event: "denied", User: user, Grant: grant, Code: toAPIError(err).Code})
-}
-
-func (a *auditor) failed(r *http.Request, d policy.Decision, err error) {
-	a.write(r, auditEvent{
-		Event: "failed", User: d.User, Grant: d.Grant, Provider: d.Type,
-		Access: d.Access.String(), Location: d.Location, Code: toAPIError(err).Code,
-	})
+func (a *auditor) github(r *http.Request, event, user, grant, login string) error {
+	return a.write(r, auditEvent{Event: event, User: user, Grant: grant, Provider: "github", GitHubLogin: login})
 }
 
 func clientHost(r *http.Request) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/public"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -56,7 +57,11 @@ func toAPIError(err error) *apiError {
 	}
 	var reqErr *policy.RequestError
 	var upErr *vend.UpstreamError
+	var tooLarge *http.MaxBytesError
 	switch {
+	case errors.As(err, &tooLarge):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			Msg: fmt.Sprintf("request body exceeds %d bytes", tooLarge.Limit), Err: err}
 	case errors.Is(err, auth.ErrNoToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: "missing_token",
 			Msg: "send your JupyterHub token in the header 'Authorization: token <token>'", Err: err}
@@ -64,7 +69,7 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
 			Msg: "the hub did not accept this token; it may have expired or been revoked", Err: err}
 	case errors.Is(err, auth.ErrForbidden):
-		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Msg: vizMessage(err), Err: err}
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Msg: public.Message(err, "this token may not be used here"), Err: err}
 	case errors.Is(err, auth.ErrHubUnavailable):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "hub_unavailable",
 			Msg: "the JupyterHub API is not answering; try again shortly", Err: err, RetryAfter: 5}
@@ -80,7 +85,8 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &reqErr):
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Msg: reqErr.Msg, Err: err}
 	case errors.Is(err, vend.ErrPolicyTooLarge):
-		return &apiError{Status: http.StatusBadRequest, Code: "policy_too_large", Msg: vizMessage(err), Err: err}
+		return &apiError{Status: http.StatusBadRequest, Code: "policy_too_large",
+			Msg: public.Message(err, "the credential this grant needs is too large for the upstream; ask your hub admin"), Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		// The request's deadline passed while an upstream (STS, GitHub)
 		// was still working; the hub's own timeouts are hub_unavailable.
@@ -102,13 +108,6 @@ func toAPIError(err error) *apiError {
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal",
 		Msg: "internal error; the server log has the details", Err: err}
-}
-
-// vizMessage returns an error's text for errors whose producers promise the
-// text holds no secret: auth.ErrForbidden (which scope is missing, or that
-// the token is not a user's) and vend.ErrPolicyTooLarge.
-func vizMessage(err error) string {
-	return err.Error()
 }
 
 // writeError writes the JSON error body for err and logs the full error.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/policy"
-	"github.com/credserver/credserver/internal/vend"
 )
 
 // knower is implemented by authenticators that can tell, without an
@@ -86,57 +85,50 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// GET {base}/v1/credentials/{grant}: auth → decide → issue → respond,
+// with one outcome recorded whatever the exit.
 func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
-	grant := chi.URLParam(r, "grant")
-	id, err := s.identify(r)
-	if err != nil {
-		// Unknown callers are part of the trail too; the user is unknown.
-		s.audit.denied(r, "", grant, err)
+	o := s.credential(r)
+	if err := s.record(r, &o); err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, o.cred.Body)
+	return nil
+}
+
+// credential runs one credential request up to the response.
+func (s *Server) credential(r *http.Request) (o outcome) {
+	grant := chi.URLParam(r, "grant")
+	o.grant = boundedGrant(grant)
+	id, err := s.identify(r)
+	if err != nil {
+		o.err = err
+		return o
+	}
+	o.user = id.Name
 	req, err := parseCredentialRequest(grant, r.URL.Query())
 	if err != nil {
-		s.metrics.credential("", "_invalid_request", "denied")
-		s.audit.denied(r, id.Name, grant, err)
-		return err
+		o.err, o.invalid = err, true
+		return o
 	}
 	if ok, wait := s.userLimit.allow(id.Name, s.now()); !ok {
 		s.metrics.rateLimited("user")
-		err := tooManyRequests("too many credential requests; credentials are cached, so reuse the ones you have", wait)
-		s.audit.denied(r, id.Name, grant, err)
-		return err
+		o.err = tooManyRequests("too many credential requests; credentials are cached, so reuse the ones you have", wait)
+		return o
 	}
-	pol := s.policy.Load()
-	d, err := pol.Decide(policyUser(id), req)
-	if err != nil {
-		s.metrics.credential("", metricGrant(err, grant), "denied")
-		s.audit.denied(r, id.Name, grant, err)
-		return err
+	if o.decision, o.err = s.policy.Load().Decide(policyUser(id), req); o.err != nil {
+		return o
 	}
-	prov, ok := s.providers[d.Provider]
+	o.decided = true
+	prov, ok := s.providers[o.decision.Provider]
 	if !ok {
 		// Config validation ties every grant to a built provider; reaching
 		// here is a wiring bug, not a client error.
-		return fmt.Errorf("no provider %q built for grant %q", d.Provider, d.Grant)
+		o.err = fmt.Errorf("no provider %q built for grant %q", o.decision.Provider, o.decision.Grant)
+		return o
 	}
-	vreq := vend.Request{
-		User: d.User, Grant: d.Grant, Access: d.Access.String(), Duration: d.Duration,
-		Bucket: d.Bucket, Prefixes: d.Prefixes, Location: d.Location, Create: d.Create,
-	}
-	if gh := d.GitHub; gh != nil {
-		vreq.GitHub = &vend.GitHubScope{Mode: gh.Mode, Owner: gh.Owner, Repositories: gh.Repositories, Permissions: gh.Permissions}
-	}
-	cred, hit, err := s.cache.Issue(r.Context(), prov, vend.Key(vreq), vreq)
-	if err != nil {
-		s.metrics.credential(d.Type, d.Grant, "error")
-		s.audit.failed(r, d, err)
-		return err
-	}
-	s.metrics.credentialCache(hit)
-	s.metrics.credential(d.Type, d.Grant, "issued")
-	s.audit.issued(r, d, cred, hit)
-	writeJSON(w, http.StatusOK, cred.Body)
-	return nil
+	o.cred, o.hit, o.err = s.cache.Issue(r.Context(), prov, o.decision)
+	return o
 }
 
 // parseCredentialRequest reads the query of GET /v1/credentials/{grant}.
@@ -208,13 +200,4 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
-}
-
-// metricGrant bounds the grant label to names in the policy: a name the
-// policy does not know could be anything a client sent.
-func metricGrant(err error, grant string) string {
-	if errors.Is(err, policy.ErrUnknownGrant) {
-		return "_unknown"
-	}
-	return grant
 }

@@ -26,15 +26,13 @@ func noStore(next http.Handler) http.Handler {
 }
 
 // limitBody answers 413 for bodies declared larger than limit and caps the
-// rest while they are read.
-func limitBody(limit int64) func(http.Handler) http.Handler {
+// rest while they are read (a handler reading past the cap gets an
+// *http.MaxBytesError, which toAPIError maps to the same 413).
+func (s *Server) limitBody(limit int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > limit {
-				var body errorBody
-				body.Error.Code = "body_too_large"
-				body.Error.Message = fmt.Sprintf("request body exceeds %d bytes", limit)
-				writeJSON(w, http.StatusRequestEntityTooLarge, body)
+				writeError(w, r, s.log, &http.MaxBytesError{Limit: limit})
 				return
 			}
 			if r.Body != nil && r.Body != http.NoBody {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/public"
 	"io"
 	"net/http"
 	"strings"
@@ -155,7 +156,7 @@ func specScenarios(t *testing.T) []specScenario {
 		{name: "bad access", target: b + "/v1/credentials/scratch?access=write", authz: alice, status: 400, code: "bad_request"},
 		{name: "duration over max", target: b + "/v1/credentials/scratch?duration=13h", authz: alice, status: 400, code: "bad_request"},
 		{name: "policy too large", target: b + "/v1/credentials/scratch", authz: alice, status: 400, code: "policy_too_large",
-			setup: failWith(fmt.Errorf("%w: 2300 bytes, the limit is 2048", vend.ErrPolicyTooLarge))},
+			setup: failWith(public.Wrap(vend.ErrPolicyTooLarge, "2300 bytes, the limit is 2048"))},
 		{name: "sts refused", target: b + "/v1/credentials/scratch", authz: alice, status: 502, code: "upstream_error",
 			setup: failWith(&vend.UpstreamError{Upstream: "sts", Status: 403, Code: "AccessDenied", Reason: "not authorized to perform sts:AssumeRole"})},
 		{name: "internal", target: b + "/v1/credentials/scratch", authz: alice, status: 500, code: "internal",
@@ -168,6 +169,8 @@ func specScenarios(t *testing.T) []specScenario {
 			setup: failWith(fmt.Errorf("sts: %w", context.DeadlineExceeded))},
 		{name: "client closed", target: b + "/v1/credentials/scratch", authz: alice, status: 499, code: "client_closed_request",
 			setup: failWith(fmt.Errorf("sts: %w", context.Canceled))},
+		{name: "audit trail unwritable", target: b + "/v1/credentials/scratch", authz: alice, status: 503, code: "audit_unavailable",
+			deps: func(d *Deps) { d.Audit = failingWriter{} }},
 		{name: "no such route", target: b + "/v2/nothing", status: 404, code: "not_found"},
 		{name: "outside base path", target: "/v1/whoami", authz: alice, status: 404, code: "not_found"},
 		{name: "method not allowed", method: "POST", target: b + "/v1/whoami", authz: alice, status: 405, code: "method_not_allowed"},

@@ -131,7 +131,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.observe, s.requestContext, s.recoverer, noStore, limitBody(maxBodyBytes))
+	r.Use(s.observe, s.requestContext, s.recoverer, noStore, s.limitBody(maxBodyBytes))
 	r.NotFound(s.handle(func(http.ResponseWriter, *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Msg: "no such endpoint"}
 	}))

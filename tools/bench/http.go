@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"io"
 	"log/slog"
 	"net"
@@ -145,7 +146,7 @@ func startBare(body []byte) (string, func(), error) {
 // policy to the same MinIO.
 func coldPath(o options, s *stack.Stack, credURL string) error {
 	user := "user0000"
-	policy, err := awssts.SessionPolicy("hub-scratch", []string{user + "/"}, "readwrite")
+	doc, err := awssts.SessionPolicy("hub-scratch", []string{user + "/"}, policy.AccessReadWrite)
 	if err != nil {
 		return err
 	}
@@ -164,7 +165,7 @@ func coldPath(o options, s *stack.Stack, credURL string) error {
 		start = time.Now()
 		if _, err := client.AssumeRole(context.Background(), &sts.AssumeRoleInput{
 			RoleArn: aws.String("arn:aws:iam::000000000000:role/hub-users"), RoleSessionName: aws.String(user),
-			DurationSeconds: aws.Int32(int32(d)), Policy: aws.String(string(policy)),
+			DurationSeconds: aws.Int32(int32(d)), Policy: aws.String(string(doc)),
 		}); err != nil {
 			return fmt.Errorf("direct AssumeRole: %w", err)
 		}
