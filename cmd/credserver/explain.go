@@ -105,6 +105,9 @@ func printExplanation(w io.Writer, ex policy.Explanation) {
 	if ex.When != "" {
 		fmt.Fprintf(w, "  when:     %s\n", strings.Join(strings.Fields(ex.When), " "))
 	}
+	if len(ex.Overlaps) > 0 {
+		fmt.Fprintf(w, "  overlaps: %s (declared in the config: their locations may meet this one's)\n", strings.Join(ex.Overlaps, ", "))
+	}
 	if !ex.Allowed {
 		if m := ex.Verdict.Match; m.Rule != "" && ex.Verdict.Reason != policy.ReasonNoGroup {
 			fmt.Fprintf(w, "  matched:  %s\n", m)

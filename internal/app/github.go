@@ -124,9 +124,15 @@ func openStore(ctx context.Context, sc config.Store, o Options) (store.Store, er
 		}
 		return st, nil
 	case "postgres":
-		// The DSN may hold a password: it is not quoted, and OpenPostgres's
-		// errors never quote it either.
-		st, err := store.OpenPostgres(ctx, store.PostgresConfig{DSN: sc.DSN, Key: key, Now: o.Now})
+		// config refuses a DSN holding a password; OpenPostgres's errors
+		// never quote the one from password_file (or PGPASSWORD).
+		pc := store.PostgresConfig{DSN: sc.DSN, Key: key, Now: o.Now}
+		if sc.PasswordFile != "" {
+			if pc.Password, err = store.LoadPasswordFile(sc.PasswordFile); err != nil {
+				return nil, fmt.Errorf("store.password_file: %w", err)
+			}
+		}
+		st, err := store.OpenPostgres(ctx, pc)
 		if err != nil {
 			return nil, fmt.Errorf("store (postgres): %w", err)
 		}

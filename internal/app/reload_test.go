@@ -152,6 +152,8 @@ func TestReloadRejectsInvalidAndKeepsServing(t *testing.T) {
 		{"duplicate grant", reloadBase + grantYAML("scratch", "bkt-b") + grantYAML("scratch", "bkt-c"), false},
 		{"unknown provider", strings.Replace(reloadBase+grantYAML("scratch", "bkt-b"), "provider: s3", "provider: nope", 1), false},
 		{"empty file", "", false},
+		{"squatting grants", reloadBase + grantYAML("scratch", "bkt-b") +
+			strings.Replace(grantYAML("teams", "bkt-b"), `"{user}/"`, `"teams/{user}/"`, 1), false},
 		{"provider changed", strings.Replace(reloadBase, "role/hub", "role/other", 1) + grantYAML("scratch", "bkt-b"), true},
 		{"hub changed", strings.Replace(reloadBase, "127.0.0.1:1", "127.0.0.1:2", 1) + grantYAML("scratch", "bkt-b"), true},
 	}

@@ -150,7 +150,7 @@ func (v *validator) storageGrant(path, subj string, g *Grant, p Provider) {
 func (v *validator) githubGrant(path, subj string, g *Grant, p Provider) {
 	v.notFor(path, subj, p.Type, map[string]bool{
 		"bucket": g.Bucket != "", "container": g.Container != "", "prefix": g.Prefix != "",
-		"create": g.Create, "access": g.Access != "", "shared": g.Shared,
+		"create": g.Create, "access": g.Access != "", "shared": g.Shared, "overlaps": len(g.Overlaps) > 0,
 	})
 	switch g.Mode {
 	case ModeUser:

@@ -263,9 +263,18 @@ func (v *validator) top(c *Config) {
 	}
 	switch c.Store.Driver {
 	case "sqlite":
+		if c.Store.PasswordFile != "" {
+			v.errorf("store.password_file", "store.password_file applies only to driver postgres")
+		}
 	case "postgres":
 		if c.Store.DSN == "" {
 			v.errorf("store.dsn", "store.dsn is required with driver postgres")
+		} else if where := dsnPassword(c.Store.DSN); where != "" {
+			// Never quote the DSN: the point is that it holds a secret.
+			v.errorf("store.dsn", "store.dsn holds a password (%s), and secrets never sit in the config file: remove it and put the password in the file that store.password_file names (or in PGPASSWORD, or a passfile named by PGPASSFILE)", where)
+		}
+		if c.Store.PasswordFile != "" && strings.ContainsFunc(c.Store.PasswordFile, unicode.IsControl) {
+			v.errorf("store.password_file", "store.password_file %q must be a file path", c.Store.PasswordFile)
 		}
 	default:
 		v.errorf("store.driver", "store.driver %q must be sqlite or postgres", c.Store.Driver)

@@ -136,6 +136,7 @@ type grant struct {
 	fixed    []string // Prefixes when prefix has no variable
 	location string   // Location when nothing is templated
 	github   *GitHubScope
+	overlaps []string // grants declared to meet this one, sorted
 }
 
 // Compile validates cfg and compiles its grants: allow lists into exact
@@ -155,6 +156,17 @@ func Compile(cfg *config.Config) (*Policy, error) {
 		}
 		p.grants = append(p.grants, g)
 		p.byName[g.name] = g
+	}
+	for _, g := range cfg.Grants {
+		for _, o := range g.Overlaps {
+			// config.Validate checked that both exist.
+			p.byName[g.Name].overlaps = append(p.byName[g.Name].overlaps, o)
+			p.byName[o].overlaps = append(p.byName[o].overlaps, g.Name)
+		}
+	}
+	for _, g := range p.grants {
+		slices.Sort(g.overlaps)
+		g.overlaps = slices.Compact(g.overlaps)
 	}
 	p.index = newIndex(p.grants)
 	return p, nil

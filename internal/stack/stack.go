@@ -66,6 +66,7 @@ grants:
     prefix: ""
     access: read
     allow: {groups: [staff]}
+    overlaps: [team]             # staff read every project's data
   - name: team
     provider: minio
     bucket: hub-shared

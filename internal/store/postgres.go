@@ -22,6 +22,10 @@ type PostgresConfig struct {
 	// the first schema of the search_path, so give credserver a database
 	// (or a schema, with search_path=...) of its own.
 	DSN string
+	// Password, when not empty, is the password for every host of the DSN
+	// ([LoadPasswordFile] reads one from a file); it wins over one in the
+	// DSN, PGPASSWORD and a passfile. It never appears in an error.
+	Password string
 	// Key is the 32-byte encryption key ([LoadKeyFile]).
 	Key []byte
 	// Now is the clock for the Created and Updated stamps; nil means
@@ -74,6 +78,9 @@ func OpenPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 	s := &Postgres{seal: seal, now: cfg.Now}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if cfg.Password != "" {
+		pc.ConnConfig.Password = cfg.Password // fallback hosts share it
 	}
 	if pw := pc.ConnConfig.Password; pw != "" { // fallback hosts share it
 		s.secrets = append(s.secrets, pw)
