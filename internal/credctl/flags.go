@@ -33,6 +33,9 @@ Commands:
       Forget the link (and revoke it at GitHub where the server can).
   git-credential get|store|erase [--grant G]
       git's credential-helper protocol; github login configures it for you.
+  install DIR
+      Copy this credctl binary to DIR/credctl (how the z2jh init container
+      puts credctl into every user server, whatever its image).
   version
       Print credctl's version.
   help [COMMAND]
@@ -90,6 +93,12 @@ kept). Already linked: only checks git's setting, unless --force.
 
 git's credential-helper protocol: get prints username=x-access-token, a fresh
 token as password, and password_expiry_utc. store and erase do nothing.
+`,
+	"install": `Usage: credctl install DIR
+
+Copy the running credctl binary to DIR/credctl (mode 0755), atomically. The
+credserver image has no shell; its init container in a user pod runs
+"credctl install /opt/credserver/bin" to share credctl with the user's server.
 `,
 	"version": "Usage: credctl version\n",
 }
