@@ -38,6 +38,9 @@ type Login struct {
 	ExpiresAt time.Time
 	// Interval is how often the client should poll.
 	Interval time.Duration
+	// AppURL is where the user installs the App on repositories; "" when
+	// not configured.
+	AppURL string
 }
 
 // LoginStatus is how a device login stands.
@@ -83,7 +86,7 @@ func (a *App) StartLogin(ctx context.Context, user string) (Login, error) {
 		return Login{}, fmt.Errorf("ghapp: storing the device login: %w", err)
 	}
 	a.log.Info("github device login started", "user", user)
-	return Login{ID: l.ID, UserCode: l.UserCode, VerificationURI: l.VerificationURI, ExpiresAt: l.ExpiresAt, Interval: interval}, nil
+	return Login{ID: l.ID, UserCode: l.UserCode, VerificationURI: l.VerificationURI, ExpiresAt: l.ExpiresAt, Interval: interval, AppURL: a.appURL}, nil
 }
 
 func newLoginID() string {
