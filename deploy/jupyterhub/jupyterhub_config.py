@@ -8,7 +8,7 @@
 # file serves every deployment:
 #
 #   CREDSERVER_URL        credserver's own address, where the hub's proxy sends
-#                         $JUPYTERHUB_URL/services/credserver/ (default
+#                         https://<your hub>/services/credserver/ (default
 #                         http://credserver:8080, the Helm chart's Service).
 #   CREDSERVER_API_TOKEN  optional: an API token for the service itself. credserver
 #                         needs none on JupyterHub 3 or later (it checks each
@@ -16,7 +16,7 @@
 #                         unless something else acts as the service.
 #   CREDSERVER_USER_URL   what user servers get as CREDSERVER_URL (default:
 #                         CREDSERVER_URL + /services/credserver, the direct
-#                         route; $JUPYTERHUB_URL/services/credserver via the
+#                         route; https://<your hub>/services/credserver via the
 #                         proxy works too).
 #
 # credserver's config must say `base_path: /services/credserver`, because the
