@@ -98,6 +98,43 @@ func TestReferenceCoversOpenAPI(t *testing.T) {
 			t.Errorf("error code %s is not in docs/reference.md", code)
 		}
 	}
+	for _, code := range serverCodes(t) {
+		if !mentions(doc, code) {
+			t.Errorf("error code %s, which the server sends, is not in docs/reference.md", code)
+		}
+	}
+}
+
+// serverCodes are the error codes written in the server's code
+// (Code: "..."), which may be ahead of the spec's list.
+func serverCodes(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../internal/server/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`Code:\s*"([a-z][a-z0-9_]*)"`).FindAllStringSubmatch(string(b), -1) {
+			seen[m[1]] = true
+		}
+	}
+	if len(seen) < 10 {
+		t.Fatalf("found only %d error codes in internal/server", len(seen))
+	}
+	codes := make([]string, 0, len(seen))
+	for c := range seen {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	return codes
 }
 
 // collectProperties appends "Schema.field" for every property of s and of
