@@ -38,7 +38,8 @@ func TestGitHubUserTokens(t *testing.T) {
 
 	t.Run("login then clone and push", func(t *testing.T) {
 		out := alice.login(t, "alice-gh")
-		if !strings.Contains(out, "Linked to GitHub as alice-gh") || !strings.Contains(out, e.fake.LastUserCode()) {
+		if !strings.Contains(out, "Linked to GitHub as alice-gh") || !strings.Contains(out, e.fake.LastUserCode()) ||
+			!strings.Contains(out, "\n    https://github.example/apps/hub-app\n") {
 			t.Errorf("credctl github login printed:\n%s", out)
 		}
 		helper := alice.git(t, "", "config", "--global", "--get-all", "credential."+e.web+".helper")

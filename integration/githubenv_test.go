@@ -84,6 +84,7 @@ providers:
     client_secret_file: %s
     api_url: %s
     web_url: %s
+    app_url: https://github.example/apps/hub-app
 grants:
   - name: github
     provider: github

@@ -115,6 +115,10 @@ func printExplanation(w io.Writer, ex policy.Explanation) {
 		return
 	}
 	d := ex.Decision
+	if ex.Type == config.TypeGitHub {
+		printGitHubDecision(w, d)
+		return
+	}
 	fmt.Fprintf(w, "  access:   %s for %s (grant: up to %s, default %s, max %s)\n",
 		d.Access, config.Duration(d.Duration), ex.MaxAccess, config.Duration(ex.DefaultDuration), config.Duration(ex.MaxDuration))
 	for _, loc := range d.Locations() {

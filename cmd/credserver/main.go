@@ -85,6 +85,13 @@ func check(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", path, err)
 		return 1
 	}
+	if bad := fileProblems(cfg); len(bad) > 0 {
+		for _, p := range bad {
+			fmt.Fprintf(stderr, "%s: %s\n", path, p)
+		}
+		fmt.Fprintf(stderr, "%s: %d file(s) credserver could not use (check runs as, and where, credserver runs)\n", path, len(bad))
+		return 1
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d providers, %d grants)\n", path, len(cfg.Providers), len(cfg.Grants))
 	return 0
 }

@@ -46,7 +46,7 @@ func TestJupyterHubSnippetsMatchChart(t *testing.T) {
 	if got := fmt.Sprint(env["AWS_CONFIG_FILE"]); got != awsFile.str("mountPath") {
 		t.Errorf("AWS_CONFIG_FILE = %q, the file is mounted at %q", got, awsFile.str("mountPath"))
 	}
-	if !regexp.MustCompile(`(?m)^credential_process = credctl get \S+ --format credential-process$`).MatchString(awsFile.str("stringData")) {
+	if !regexp.MustCompile(`(?m)^credential_process = \S*credctl get \S+ --format credential-process$`).MatchString(awsFile.str("stringData")) {
 		t.Errorf("the AWS config has no credctl credential_process:\n%s", awsFile.str("stringData"))
 	}
 	rule := manifest(z.list("singleuser", "networkPolicy", "egress")[0].(map[string]any))

@@ -8,7 +8,7 @@
 # file serves every deployment:
 #
 #   CREDSERVER_URL        credserver's own address, where the hub's proxy sends
-#                         $JUPYTERHUB_URL/services/credserver/ (default
+#                         https://<your hub>/services/credserver/ (default
 #                         http://credserver:8080, the Helm chart's Service).
 #   CREDSERVER_API_TOKEN  optional: an API token for the service itself. credserver
 #                         needs none on JupyterHub 3 or later (it checks each
@@ -16,7 +16,7 @@
 #                         unless something else acts as the service.
 #   CREDSERVER_USER_URL   what user servers get as CREDSERVER_URL (default:
 #                         CREDSERVER_URL + /services/credserver, the direct
-#                         route; $JUPYTERHUB_URL/services/credserver via the
+#                         route; https://<your hub>/services/credserver via the
 #                         proxy works too).
 #   CREDSERVER_SERVICE_NAME  the service's name at the hub (default
 #                         credserver); credserver's hub.service_name must match.
@@ -127,3 +127,75 @@ if int(jupyterhub.__version__.split(".")[0]) >= 4:
 #         _role["scopes"].append("custom:credserver:use")
 # if int(jupyterhub.__version__.split(".")[0]) >= 4:
 #     c.Spawner.server_token_scopes.append("custom:credserver:use")
+
+# --- credserver: SCRATCH_BUCKET per user (begin) ---
+# Each user server gets SCRATCH_BUCKET (no trailing slash, the hub
+# convention: f"{SCRATCH_BUCKET}/file") and SCRATCH_URL (with the slash)
+# from credserver's own answer for that user: the location of the grant
+# named by CREDSERVER_SCRATCH_GRANT (default "scratch") in GET /v1/whoami,
+# asked with the server's own new token. A user whose name is not a plain
+# path segment ("a b", "émile") lives at an encoded prefix only credserver
+# computes. When credserver cannot answer, or the user has no such grant,
+# the variables are left unset rather than guessed. The z2jh values carry
+# this same block (deploy/helm/scratchhook_test.go keeps them identical).
+import json as _credserver_json
+import os as _credserver_os
+
+
+async def _credserver_scratch_env(spawner):
+    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+    grant = _credserver_os.environ.get("CREDSERVER_SCRATCH_GRANT", "scratch")
+    url = _credserver_os.environ.get("CREDSERVER_USER_URL") or (
+        _credserver_os.environ.get("CREDSERVER_URL", "http://credserver:8080").rstrip("/")
+        + "/services/credserver"
+    )
+    location = None
+    try:
+        resp = await AsyncHTTPClient().fetch(
+            HTTPRequest(
+                url.rstrip("/") + "/v1/whoami",
+                headers={"Authorization": "token " + spawner.api_token},
+                follow_redirects=False,
+                request_timeout=10,
+            ),
+            raise_error=False,
+        )
+        if resp.code == 200:
+            for g in _credserver_json.loads(resp.body).get("grants", []):
+                if g.get("name") == grant and isinstance(g.get("location"), str):
+                    location = g["location"]
+        else:
+            spawner.log.warning(
+                "credserver: whoami for %s answered %s; SCRATCH_BUCKET not set",
+                spawner.user.name, resp.code,
+            )
+    except Exception as e:  # never block a spawn on credserver
+        spawner.log.warning(
+            "credserver: whoami for %s failed (%s); SCRATCH_BUCKET not set",
+            spawner.user.name, type(e).__name__,
+        )
+    env = dict(spawner.environment)
+    for name in ("SCRATCH_BUCKET", "SCRATCH_URL"):
+        env.pop(name, None)  # never a stale or admin-guessed value
+    if location and location.endswith("/"):
+        env["SCRATCH_URL"] = location
+        env["SCRATCH_BUCKET"] = location.rstrip("/")
+    spawner.environment = env
+
+
+def _credserver_chain(previous):
+    async def hook(spawner):
+        if previous is not None:
+            r = previous(spawner)
+            if hasattr(r, "__await__"):
+                await r
+        await _credserver_scratch_env(spawner)
+
+    return hook
+
+
+c.Spawner.pre_spawn_hook = _credserver_chain(
+    c.Spawner.pre_spawn_hook if "pre_spawn_hook" in c.Spawner else None
+)
+# --- credserver: SCRATCH_BUCKET per user (end) ---

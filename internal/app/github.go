@@ -63,7 +63,7 @@ func buildGitHub(ctx context.Context, cfg *config.Config, o Options, providers m
 	for _, name := range names {
 		pc := cfg.Providers[name]
 		gc := ghapp.Config{
-			Name: name, AppID: pc.AppID, ClientID: pc.ClientID, APIURL: pc.APIURL, WebURL: pc.WebURL,
+			Name: name, AppID: pc.AppID, ClientID: pc.ClientID, APIURL: pc.APIURL, WebURL: pc.WebURL, AppURL: pc.AppURL,
 			Store: st, HTTPClient: client, Now: o.Now, Logger: o.Logger, Directory: dir,
 		}
 		if pc.PrivateKeyFile != "" {

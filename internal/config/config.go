@@ -222,6 +222,11 @@ type Provider struct {
 	// WebURL is the GitHub web base, used for the device flow (github).
 	// Default "https://github.com".
 	WebURL string `yaml:"web_url"`
+	// AppURL is the GitHub App's public page, where users install it on
+	// their repositories, e.g. https://github.com/apps/my-hub-app; an
+	// absolute http(s) URL, optional (github). credctl github login and the
+	// web page show it.
+	AppURL string `yaml:"app_url"`
 
 	// Line is the line of the provider's name in the file, 0 when the
 	// Config was built in code.

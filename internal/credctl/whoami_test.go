@@ -73,7 +73,7 @@ func TestWhoamiRejectedToken(t *testing.T) {
 	h := newHarness(t, f)
 	h.env["JUPYTERHUB_API_TOKEN"] = "not-the-token"
 	r := h.run("whoami")
-	if r.code != 1 || r.stderr != "credctl: the hub did not accept this token\n" {
+	if r.code != 1 || r.stderr != "credctl: invalid_token: the hub did not accept this token\n" {
 		t.Errorf("exit %d stderr %q", r.code, r.stderr)
 	}
 }

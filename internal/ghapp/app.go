@@ -51,6 +51,9 @@ type Config struct {
 	// github.com. For GitHub Enterprise Server: https://HOST/api/v3 and
 	// https://HOST.
 	APIURL, WebURL string
+	// AppURL is where users install the App on repositories (its public
+	// page); empty when the admin did not configure it.
+	AppURL string
 	// Store keeps links and device logins; required for user grants.
 	Store store.Store
 	// HTTPClient calls GitHub; nil means a client with a 10 s timeout that
@@ -79,6 +82,7 @@ type App struct {
 	clientSecret  string
 	apiURL        string
 	webURL        string
+	appURL        string
 	store         store.Store
 	http          *http.Client
 	now           func() time.Time
@@ -127,7 +131,8 @@ func New(cfg Config) (*App, error) {
 	a := &App{
 		name: cfg.Name, appID: cfg.AppID, key: cfg.PrivateKey, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
 		apiURL: strings.TrimRight(cfg.APIURL, "/"), webURL: strings.TrimRight(cfg.WebURL, "/"),
-		store: cfg.Store, http: cfg.HTTPClient, now: cfg.Now, log: cfg.Logger.With("provider", cfg.Name),
+		appURL: cfg.AppURL,
+		store:  cfg.Store, http: cfg.HTTPClient, now: cfg.Now, log: cfg.Logger.With("provider", cfg.Name),
 		refreshBefore: cfg.RefreshBefore, dir: cfg.Directory, calls: newUserLimiter(cfg.Now),
 		installations: map[string]cachedInstallation{},
 		listTokens:    map[int64]cachedToken{},

@@ -38,6 +38,9 @@ type Login struct {
 	ExpiresAt time.Time
 	// Interval is how often the client should poll.
 	Interval time.Duration
+	// AppURL is where the user installs the App on repositories; "" when
+	// not configured.
+	AppURL string
 }
 
 // LoginStatus is how a device login stands.
@@ -97,7 +100,7 @@ func (a *App) startLogin(ctx context.Context, user string, acct time.Time) (Logi
 		p, err := a.store.PendingDeviceLogin(ctx, a.name, user)
 		switch {
 		case err == nil && owns(acct, p.AccountCreated, p.Created) && p.ExpiresAt.Sub(now) >= minReuseLife:
-			return loginOf(p), nil
+			return a.loginOf(p), nil
 		case err == nil:
 			// Nearly expired, or an earlier account's: end it to make room.
 			if _, err := a.endLogin(ctx, p.ID, store.LoginExpired, ""); err != nil {
@@ -135,13 +138,13 @@ func (a *App) startLogin(ctx context.Context, user string, acct time.Time) (Logi
 			return Login{}, fmt.Errorf("ghapp: storing the device login: %w", err)
 		}
 		a.log.Info("github device login started", "user", user)
-		return loginOf(l), nil
+		return a.loginOf(l), nil
 	}
 	return Login{}, errors.New("ghapp: device logins of this user keep changing; try again")
 }
 
-func loginOf(l *store.DeviceLogin) Login {
-	return Login{ID: l.ID, UserCode: l.UserCode, VerificationURI: l.VerificationURI, ExpiresAt: l.ExpiresAt, Interval: l.Interval}
+func (a *App) loginOf(l *store.DeviceLogin) Login {
+	return Login{ID: l.ID, UserCode: l.UserCode, VerificationURI: l.VerificationURI, ExpiresAt: l.ExpiresAt, Interval: l.Interval, AppURL: a.appURL}
 }
 
 func newLoginID() string {

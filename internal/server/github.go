@@ -43,6 +43,9 @@ type githubLoginBody struct {
 	Interval        int    `json:"interval"`
 	Grant           string `json:"grant"`
 	WebURL          string `json:"web_url"`
+	// AppURL is where the user installs the hub's GitHub App on
+	// repositories (providers.<github>.app_url); left out when unset.
+	AppURL string `json:"app_url,omitempty"`
 }
 
 // githubLoginStatusBody is GET /v1/github/login/{login_id}.
@@ -84,7 +87,7 @@ func (s *Server) githubLogin(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, githubLoginBody{
 		LoginID: l.ID, UserCode: l.UserCode, VerificationURI: l.VerificationURI,
 		ExpiresAt: l.ExpiresAt.UTC().Format(time.RFC3339), Interval: seconds(l.Interval),
-		Grant: d.Grant, WebURL: d.Location,
+		Grant: d.Grant, WebURL: d.Location, AppURL: l.AppURL,
 	})
 	return nil
 }
