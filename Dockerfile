@@ -1,7 +1,11 @@
 # syntax=docker/dockerfile:1
 # credserver image: static credserver and credctl on distroless, run as the
-# nonroot user (65532), no shell. A user image takes credctl from it with
-#   COPY --from=ghcr.io/credserver/credserver:TAG /usr/local/bin/credctl /usr/local/bin/credctl
+# nonroot user (65532), no shell. credctl sits at /usr/local/bin/credctl: the
+# z2jh init container (deploy/jupyterhub/z2jh-values.yaml) runs
+#   /usr/local/bin/credctl install /opt/credserver/bin
+# to share it with every user server, and an image you build can take it with
+#   COPY --from=<this image> /usr/local/bin/credctl /usr/local/bin/credctl
+# (deploy/helm/initcontainer_test.go checks the values against this file).
 #
 #   docker build --build-arg VERSION=v0.1.0 -t credserver .
 ARG GO_VERSION=1.26

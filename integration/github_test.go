@@ -38,7 +38,8 @@ func TestGitHubUserTokens(t *testing.T) {
 
 	t.Run("login then clone and push", func(t *testing.T) {
 		out := alice.login(t, "alice-gh")
-		if !strings.Contains(out, "Linked to GitHub as alice-gh") || !strings.Contains(out, e.fake.LastUserCode()) {
+		if !strings.Contains(out, "Linked to GitHub as alice-gh") || !strings.Contains(out, e.fake.LastUserCode()) ||
+			!strings.Contains(out, "\n    https://github.example/apps/hub-app\n") {
 			t.Errorf("credctl github login printed:\n%s", out)
 		}
 		helper := alice.git(t, "", "config", "--global", "--get-all", "credential."+e.web+".helper")
@@ -119,9 +120,10 @@ func TestGitHubUserTokens(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				// Distinct durations: distinct credential-cache keys, so
-				// only ghapp's own coalescing keeps this to one refresh.
-				code, body := e.call(t, "GET", fmt.Sprintf("/v1/credentials/github?duration=%d", 900+60*i), "alice")
+				// Distinct durations share one credential-cache key, so
+				// they cost one refresh between them (ghapp's own
+				// coalescing is tested in TestConcurrentRefresh).
+				code, body := e.call(t, "GET", fmt.Sprintf("/v1/credentials/github?duration=%d", 1800+60*i), "alice")
 				if code != 200 {
 					t.Errorf("request %d: %d %s", i, code, body)
 					return

@@ -84,6 +84,7 @@ providers:
     client_secret_file: %s
     api_url: %s
     web_url: %s
+    app_url: https://github.example/apps/hub-app
 grants:
   - name: github
     provider: github
@@ -99,6 +100,12 @@ grants:
 `
 
 func newGHEnv(t *testing.T) *ghEnv {
+	t.Helper()
+	return newGHEnvWith(t, nil)
+}
+
+// newGHEnvWith is newGHEnv with the config text edited by edit (nil: as is).
+func newGHEnvWith(t *testing.T, edit func(string) string) *ghEnv {
 	t.Helper()
 	s := sharedStack(t)
 	peers.Require(t, "git")
@@ -137,6 +144,9 @@ func newGHEnv(t *testing.T) *ghEnv {
 	}
 	e.cfgPath = filepath.Join(e.dir, "credserver.yaml")
 	text := fmt.Sprintf(ghConfig, s.Hub.APIURL, e.dbPath, key, e.fake.AppID(), e.fake.ClientID(), pem, secret, e.api, e.web)
+	if edit != nil {
+		text = edit(text)
+	}
 	if err := os.WriteFile(e.cfgPath, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,9 @@ func TestHubService(t *testing.T) {
 	// first, as a deployment's environment would.
 	extra := fmt.Sprintf("import os\nos.environ[%q] = %q\nos.environ[%q] = %q\n\n%s",
 		"CREDSERVER_URL", credURL, "CREDSERVER_API_TOKEN", randomToken(t), snippet)
-	hub, err := peers.StartHub(ctx, peers.HubOptions{Dir: filepath.Join(dir, "hub"), Proxy: true, ExtraConfig: extra, Logf: t.Logf})
+	// BareRoles: the snippet, not the test harness, gives tokens the
+	// scope credserver requires.
+	hub, err := peers.StartHub(ctx, peers.HubOptions{Dir: filepath.Join(dir, "hub"), Proxy: true, BareRoles: true, ExtraConfig: extra, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +157,13 @@ func serve(t *testing.T, ln net.Listener) *atomic.Pointer[http.Handler] {
 // for the OpenAPI check.
 func buildCredserver(t *testing.T, listen string, hub *peers.Hub, minio *peers.MinIO) *http.Handler {
 	t.Helper()
+	return buildCredserverWith(t, listen, hub, minio, app.Options{})
+}
+
+// buildCredserverWith is buildCredserver with o's clients and limits (its
+// AWS credentials are MinIO's).
+func buildCredserverWith(t *testing.T, listen string, hub *peers.Hub, minio *peers.MinIO, o app.Options) *http.Handler {
+	t.Helper()
 	var buf bytes.Buffer
 	vars := stack.Vars{Listen: listen, HubAPI: hub.APIURL, S3: minio.Endpoint}
 	if err := template.Must(template.New("config").Parse(stack.DefaultConfig)).Execute(&buf, vars); err != nil {
@@ -167,9 +176,8 @@ func buildCredserver(t *testing.T, listen string, hub *peers.Hub, minio *peers.M
 	if cfg.BasePath != "/services/credserver" {
 		t.Fatalf("base_path %q: the hub's proxy forwards /services/credserver/...", cfg.BasePath)
 	}
-	srv, err := app.Build(context.Background(), cfg, app.Options{
-		AWSCredentials: credentials.NewStaticCredentialsProvider(minio.RootUser, minio.RootPassword, ""),
-	})
+	o.AWSCredentials = credentials.NewStaticCredentialsProvider(minio.RootUser, minio.RootPassword, "")
+	srv, err := app.Build(context.Background(), cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}

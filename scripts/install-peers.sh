@@ -19,7 +19,7 @@ mkdir -p "$PEERS_DIR/bin"
 log() { printf 'install-peers: %s\n' "$*" >&2; }
 
 need_apt=()
-for pkg in jupyterhub awscli python3-boto3 git wrk postgresql; do
+for pkg in jupyterhub awscli python3-boto3 git wrk postgresql gdal-bin; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     need_apt+=("$pkg")
   fi

@@ -105,6 +105,9 @@ func printExplanation(w io.Writer, ex policy.Explanation) {
 	if ex.When != "" {
 		fmt.Fprintf(w, "  when:     %s\n", strings.Join(strings.Fields(ex.When), " "))
 	}
+	if len(ex.Overlaps) > 0 {
+		fmt.Fprintf(w, "  overlaps: %s (declared in the config: their locations may meet this one's)\n", strings.Join(ex.Overlaps, ", "))
+	}
 	if !ex.Allowed {
 		if m := ex.Verdict.Match; m.Rule != "" && ex.Verdict.Reason != policy.ReasonNoGroup {
 			fmt.Fprintf(w, "  matched:  %s\n", m)
@@ -112,6 +115,10 @@ func printExplanation(w io.Writer, ex policy.Explanation) {
 		return
 	}
 	d := ex.Decision
+	if ex.Type == config.TypeGitHub {
+		printGitHubDecision(w, d)
+		return
+	}
 	fmt.Fprintf(w, "  access:   %s for %s (grant: up to %s, default %s, max %s)\n",
 		d.Access, config.Duration(d.Duration), ex.MaxAccess, config.Duration(ex.DefaultDuration), config.Duration(ex.MaxDuration))
 	for _, loc := range d.Locations() {

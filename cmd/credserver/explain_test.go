@@ -83,8 +83,10 @@ course-repos: ALLOW
   provider: gh (github)
   rule:     allow.groups "instructors" matched group "instructors"; when: condition true
   when:     request.duration <= duration("1h")
-  access:   readwrite for 1h (grant: up to readwrite, default 1h, max 12h)
-  location: https://github.com/my-org
+  token:        installation token of the App's installation on my-org, lives 1h (fixed by GitHub)
+  repositories: course-* (of my-org, where the App is installed)
+  permissions:  contents: write
+  location:     https://github.com/my-org
 
 admins: DENY
   provider: s3 (aws)

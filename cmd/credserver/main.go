@@ -88,6 +88,13 @@ func check(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", path, err)
 		return 1
 	}
+	if bad := fileProblems(cfg); len(bad) > 0 {
+		for _, p := range bad {
+			fmt.Fprintf(stderr, "%s: %s\n", path, p)
+		}
+		fmt.Fprintf(stderr, "%s: %d file(s) credserver could not use (check runs as, and where, credserver runs)\n", path, len(bad))
+		return 1
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d providers, %d grants)\n", path, len(cfg.Providers), len(cfg.Grants))
 	return 0
 }
@@ -113,13 +120,13 @@ func serveConfig(path string, log *slog.Logger) error {
 		return err
 	}
 	audit := io.Writer(os.Stdout)
+	var auditLog *server.AuditLog
 	if cfg.AuditLog != "" {
-		f, err := os.OpenFile(cfg.AuditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			return fmt.Errorf("audit_log: %w", err)
+		if auditLog, err = server.OpenAuditLog(cfg.AuditLog); err != nil {
+			return err
 		}
-		defer f.Close()
-		audit = f
+		defer auditLog.Close()
+		audit = auditLog
 	}
 	metrics := server.NewMetrics()
 	srv, err := app.Build(ctx, cfg, app.Options{Logger: log, Audit: audit, Metrics: metrics})
@@ -141,9 +148,24 @@ func serveConfig(path string, log *slog.Logger) error {
 			}
 		}()
 	}
+	sighup := make(chan os.Signal, 1)
+	signal.Notify(sighup, syscall.SIGHUP)
+	defer signal.Stop(sighup)
+	// SIGHUP first reopens audit_log (log rotation: the old file has been
+	// renamed away), then reloads the config.
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	go func() {
+		for sig := range sighup {
+			if auditLog != nil {
+				if err := auditLog.Reopen(); err != nil {
+					log.Error("audit_log not reopened; still writing to the old file", "error", err.Error())
+				} else {
+					log.Info("audit_log reopened", "path", cfg.AuditLog)
+				}
+			}
+			hup <- sig
+		}
+	}()
 	go app.NewReloader(path, cfg, srv, metrics, log).Watch(ctx, 2*time.Second, hup)
 
 	log.Info("credserver listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath,

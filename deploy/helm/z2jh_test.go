@@ -46,7 +46,7 @@ func TestJupyterHubSnippetsMatchChart(t *testing.T) {
 	if got := fmt.Sprint(env["AWS_CONFIG_FILE"]); got != awsFile.str("mountPath") {
 		t.Errorf("AWS_CONFIG_FILE = %q, the file is mounted at %q", got, awsFile.str("mountPath"))
 	}
-	if !regexp.MustCompile(`(?m)^credential_process = credctl get \S+ --format credential-process$`).MatchString(awsFile.str("stringData")) {
+	if !regexp.MustCompile(`(?m)^credential_process = \S*credctl get \S+ --format credential-process$`).MatchString(awsFile.str("stringData")) {
 		t.Errorf("the AWS config has no credctl credential_process:\n%s", awsFile.str("stringData"))
 	}
 	rule := manifest(z.list("singleuser", "networkPolicy", "egress")[0].(map[string]any))
@@ -78,4 +78,45 @@ func containerPort(dep manifest) int {
 	cs := dep.list("spec", "template", "spec", "containers")
 	ports := manifest(cs[0].(map[string]any)).list("ports")
 	return manifest(ports[0].(map[string]any)).int("containerPort")
+}
+
+// TestZ2JHGrantsServiceAccess: the z2jh values give the user and server
+// roles the scope credserver requires for the service name the chart
+// configures, keeping JupyterHub 3's own scopes of those roles, and guard
+// Spawner.server_token_scopes for JupyterHub 4+.
+func TestZ2JHGrantsServiceAccess(t *testing.T) {
+	cm := find(t, render(t), "ConfigMap")
+	cfg, err := config.Parse([]byte(cm.str("data", "config.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Hub.ServiceAccessRequired() {
+		t.Error("the chart turns hub.require_service_access off")
+	}
+	scope := "access:services!service=" + cfg.Hub.ServiceName
+	b, err := os.ReadFile("../jupyterhub/z2jh-values.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	z := manifest(raw)
+	if z.get("hub", "services", cfg.Hub.ServiceName) == nil {
+		t.Errorf("no hub.services.%s in the z2jh values", cfg.Hub.ServiceName)
+	}
+	for role, want := range map[string][]string{
+		"user":   {"self", scope},
+		"server": {"users:activity!user", "access:servers!user", scope},
+	} {
+		got := fmt.Sprint(z.list("hub", "loadRoles", role, "scopes"))
+		if got != fmt.Sprint(want) {
+			t.Errorf("loadRoles.%s.scopes = %s, want %v", role, got, want)
+		}
+	}
+	extra := fmt.Sprint(z.get("hub", "extraConfig")["credserver-server-token-scopes"])
+	if !strings.Contains(extra, `>= 4:`) || !strings.Contains(extra, `"`+scope+`"`) {
+		t.Errorf("extraConfig does not set a guarded server_token_scopes with %s:\n%s", scope, extra)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/config"
 	"github.com/credserver/credserver/internal/ghapp"
 	"github.com/credserver/credserver/internal/server"
@@ -34,7 +35,7 @@ type githubDeps struct {
 // store.encryption_key_file must hold a valid key, or the server does not
 // start) or when a key file is configured anyway, so a reload may add user
 // grants.
-func buildGitHub(ctx context.Context, cfg *config.Config, o Options, providers map[string]vend.Provider) (githubDeps, error) {
+func buildGitHub(ctx context.Context, cfg *config.Config, o Options, providers map[string]vend.Provider, dir auth.Directory) (githubDeps, error) {
 	var names []string
 	for name, pc := range cfg.Providers {
 		if pc.Type == config.TypeGitHub {
@@ -64,8 +65,8 @@ func buildGitHub(ctx context.Context, cfg *config.Config, o Options, providers m
 	for _, name := range names {
 		pc := cfg.Providers[name]
 		gc := ghapp.Config{
-			Name: name, AppID: pc.AppID, ClientID: pc.ClientID, APIURL: pc.APIURL, WebURL: pc.WebURL,
-			Store: st, HTTPClient: client, Now: o.Now, Logger: o.Logger,
+			Name: name, AppID: pc.AppID, ClientID: pc.ClientID, APIURL: pc.APIURL, WebURL: pc.WebURL, AppURL: pc.AppURL,
+			Store: st, HTTPClient: client, Now: o.Now, Logger: o.Logger, Directory: dir,
 		}
 		if pc.PrivateKeyFile != "" {
 			pem, err := readSecretFile(pc.PrivateKeyFile)
@@ -95,6 +96,9 @@ func buildGitHub(ctx context.Context, cfg *config.Config, o Options, providers m
 	if st == nil {
 		return githubDeps{}, nil
 	}
+	if dir == nil && userGrants {
+		o.Logger.Warn("hub.api_token_file is not set: GitHub links are bound to hub user names only, so a deleted and re-created hub user of the same name inherits the old link; set it to bind links to the hub account")
+	}
 	return githubDeps{links: ghapp.NewLinks(st, apps...), ready: st.Ping, store: st}, nil
 }
 
@@ -122,9 +126,15 @@ func openStore(ctx context.Context, sc config.Store, o Options) (store.Store, er
 		}
 		return st, nil
 	case "postgres":
-		// The DSN may hold a password: it is not quoted, and OpenPostgres's
-		// errors never quote it either.
-		st, err := store.OpenPostgres(ctx, store.PostgresConfig{DSN: sc.DSN, Key: key, Now: o.Now})
+		// config refuses a DSN holding a password; OpenPostgres's errors
+		// never quote the one from password_file (or PGPASSWORD).
+		pc := store.PostgresConfig{DSN: sc.DSN, Key: key, Now: o.Now}
+		if sc.PasswordFile != "" {
+			if pc.Password, err = store.LoadPasswordFile(sc.PasswordFile); err != nil {
+				return nil, fmt.Errorf("store.password_file: %w", err)
+			}
+		}
+		st, err := store.OpenPostgres(ctx, pc)
 		if err != nil {
 			return nil, fmt.Errorf("store (postgres): %w", err)
 		}

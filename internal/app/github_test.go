@@ -101,8 +101,14 @@ func TestBuildGitHubRefuses(t *testing.T) {
 		{name: "key too short", prepare: func(f githubFiles) { os.WriteFile(f.key, []byte("abcd"), 0o600) }, want: "32 random bytes"},
 		{name: "no dsn", edit: func(f githubFiles, s string) string { return strings.Replace(s, "dsn: "+f.db, "dsn: ''", 1) }, want: "store.dsn is required"},
 		{name: "postgres", edit: func(f githubFiles, s string) string {
-			return strings.Replace(s, "dsn: "+f.db, "driver: postgres\n  dsn: 'postgres://u:s3cr3t@127.0.0.1:1/x?connect_timeout=5'", 1)
+			return strings.Replace(s, "dsn: "+f.db, "driver: postgres\n  dsn: 'postgres://u@127.0.0.1:1/x?connect_timeout=5'", 1)
 		}, want: "store (postgres)"},
+		{name: "postgres password file missing", edit: func(f githubFiles, s string) string {
+			return strings.Replace(s, "dsn: "+f.db, "driver: postgres\n  dsn: 'postgres://u@127.0.0.1:1/x'\n  password_file: "+f.dir+"/missing", 1)
+		}, want: "store.password_file: open"},
+		{name: "postgres password file empty", prepare: func(f githubFiles) { os.WriteFile(f.dir+"/empty", []byte("\n"), 0o600) }, edit: func(f githubFiles, s string) string {
+			return strings.Replace(s, "dsn: "+f.db, "driver: postgres\n  dsn: 'postgres://u@127.0.0.1:1/x'\n  password_file: "+f.dir+"/empty", 1)
+		}, want: "is empty: it must hold the database password"},
 		{name: "bad private key", prepare: func(f githubFiles) { os.WriteFile(f.pem, []byte("not a key"), 0o600) }, want: "not an RSA private key"},
 		{name: "empty client secret", prepare: func(f githubFiles) { os.WriteFile(f.secret, []byte("\n"), 0o600) }, want: "is empty"},
 		{name: "database of another key", prepare: func(f githubFiles) {

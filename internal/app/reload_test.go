@@ -45,7 +45,7 @@ func (oneUser) Authenticate(context.Context, string) (auth.Identity, error) {
 // response shows which policy decided it.
 type echoProvider struct{}
 
-func (echoProvider) Issue(_ context.Context, r vend.Request) (*vend.Credentials, error) {
+func (echoProvider) Issue(_ context.Context, r policy.Decision) (*vend.Credentials, error) {
 	return &vend.Credentials{Expires: time.Now().Add(time.Hour), Body: map[string]string{"bucket": r.Bucket, "url": r.Location}}, nil
 }
 
@@ -152,6 +152,8 @@ func TestReloadRejectsInvalidAndKeepsServing(t *testing.T) {
 		{"duplicate grant", reloadBase + grantYAML("scratch", "bkt-b") + grantYAML("scratch", "bkt-c"), false},
 		{"unknown provider", strings.Replace(reloadBase+grantYAML("scratch", "bkt-b"), "provider: s3", "provider: nope", 1), false},
 		{"empty file", "", false},
+		{"squatting grants", reloadBase + grantYAML("scratch", "bkt-b") +
+			strings.Replace(grantYAML("teams", "bkt-b"), `"{user}/"`, `"teams/{user}/"`, 1), false},
 		{"provider changed", strings.Replace(reloadBase, "role/hub", "role/other", 1) + grantYAML("scratch", "bkt-b"), true},
 		{"hub changed", strings.Replace(reloadBase, "127.0.0.1:1", "127.0.0.1:2", 1) + grantYAML("scratch", "bkt-b"), true},
 	}

@@ -20,15 +20,36 @@ func (h *Hub) Authenticate(ctx context.Context, token string) (Identity, error) 
 		return Identity{}, err
 	}
 	key := tokenKey(sha256.Sum256([]byte(token)))
-	if e, ok := h.cached(key); ok {
-		h.hits.Add(1)
-		if e.err == nil && !h.now().Before(e.expires.Add(-h.ttl/refreshAheadFraction)) {
-			h.refresh(key, token)
-		}
-		return e.result()
+	if id, ok, err := h.hit(key, token); ok {
+		return id, err
 	}
 	h.misses.Add(1)
 	return h.join(ctx, key, token)
+}
+
+// AuthenticateCached is Authenticate for a token whose answer (identity or
+// refusal) is cached; ok is false, and nothing is asked of the hub, when
+// none is. The server answers known tokens this way before it spends any
+// failed-login budget on a lookup.
+func (h *Hub) AuthenticateCached(token string) (id Identity, ok bool, err error) {
+	if err := checkToken(token); err != nil {
+		return Identity{}, true, err
+	}
+	return h.hit(tokenKey(sha256.Sum256([]byte(token))), token)
+}
+
+// hit answers from the cache, if it can.
+func (h *Hub) hit(key tokenKey, token string) (Identity, bool, error) {
+	e, ok := h.cached(key)
+	if !ok {
+		return Identity{}, false, nil
+	}
+	h.hits.Add(1)
+	if e.err == nil && !h.now().Before(e.expires.Add(-h.ttl/refreshAheadFraction)) {
+		h.refresh(key, token)
+	}
+	id, err := e.result()
+	return id, true, err
 }
 
 // refreshAheadFraction: a hit in the last quarter of an identity's TTL also
@@ -120,7 +141,7 @@ func (h *Hub) fetchAndStore(parent context.Context, key tokenKey, token string) 
 	switch {
 	case err == nil:
 		e.expires = h.now().Add(h.ttl)
-	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrForbidden):
+	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrForbidden), errors.Is(err, ErrNotForService):
 		e.expires = h.now().Add(h.negTTL)
 	default:
 		// The hub's trouble, not the token's: the next call asks again.
@@ -140,12 +161,4 @@ func (e cacheEntry) result() (Identity, error) {
 	id.Groups = slices.Clone(id.Groups)
 	id.Scopes = slices.Clone(id.Scopes)
 	return id, nil
-}
-
-// Known reports whether token's identity is cached and fresh, without
-// asking the hub. The server lets known callers through even when their
-// address is being rate limited for failed logins.
-func (h *Hub) Known(token string) bool {
-	e, ok := h.cached(tokenKey(sha256.Sum256([]byte(token))))
-	return ok && e.err == nil
 }

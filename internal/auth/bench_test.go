@@ -49,3 +49,16 @@ func warmHub(b *testing.B) *Hub {
 	}
 	return h
 }
+
+// BenchmarkAuthenticateCachedHit is the hit path as the server takes it
+// with failed-login limiting on (AuthenticateCached). Compare with
+// BenchmarkAuthenticateHit from the same run.
+func BenchmarkAuthenticateCachedHit(b *testing.B) {
+	h := warmHub(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := h.AuthenticateCached(aliceToken); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}

@@ -155,15 +155,19 @@ func (d *Delegations) Authenticate(ctx context.Context, token string) (Identity,
 	return Identity{Name: acct.Name, Groups: acct.Groups, Admin: acct.Admin, Delegation: e.deleg}, nil
 }
 
-// Known reports whether token's record is cached, fresh and live, without
-// asking the store.
-func (d *Delegations) Known(token string) bool {
+// AuthenticateCached answers from the cache alone: ok is true only for a
+// token the cache knows to be dead (unknown, revoked, malformed), so that
+// refusing it costs no store lookup and no failed-login budget. A live
+// token is never answered here (ok false): its owner must be looked up.
+func (d *Delegations) AuthenticateCached(token string) (Identity, bool, error) {
 	hash, err := ParseDelegationToken(token)
 	if err != nil {
-		return false
+		return Identity{}, true, err
 	}
-	e, ok := d.cached(tokenKey(hash))
-	return ok && e.err == nil
+	if e, ok := d.cached(tokenKey(hash)); ok && e.err != nil {
+		return Identity{}, true, e.err
+	}
+	return Identity{}, false, nil
 }
 
 // Forget drops the cached record of the token with this hash, so a
@@ -272,11 +276,19 @@ func (a Either) Authenticate(ctx context.Context, token string) (Identity, error
 	return a.Hub.Authenticate(ctx, token)
 }
 
-// Known reports whether the token's identity is cached (see [Hub.Known]).
-func (a Either) Known(token string) bool {
+// AuthenticateCached answers from the authenticators' caches alone, as
+// the server's failed-login limiter asks (see [Hub.AuthenticateCached]).
+func (a Either) AuthenticateCached(token string) (Identity, bool, error) {
 	if IsDelegationToken(token) {
-		return a.Delegations != nil && a.Delegations.Known(token)
+		if a.Delegations == nil {
+			return Identity{}, true, fmt.Errorf("%w: delegation tokens are not enabled on this server", ErrDelegationInvalid)
+		}
+		return a.Delegations.AuthenticateCached(token)
 	}
-	k, ok := a.Hub.(interface{ Known(string) bool })
-	return ok && k.Known(token)
+	if c, ok := a.Hub.(interface {
+		AuthenticateCached(string) (Identity, bool, error)
+	}); ok {
+		return c.AuthenticateCached(token)
+	}
+	return Identity{}, false, nil
 }

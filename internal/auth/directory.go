@@ -239,6 +239,12 @@ func (d *HubDirectory) fetch(ctx context.Context, name string) (Account, error) 
 	if len(raw) > maxBody {
 		return Account{}, fmt.Errorf("%w: hub answer larger than %d bytes", ErrHubMisconfigured, maxBody)
 	}
+	return parseAccount(raw, name)
+}
+
+// parseAccount reads the hub's user model for name. Anything but a user
+// model of that name with a created time is ErrHubMisconfigured.
+func parseAccount(raw []byte, name string) (Account, error) {
 	var a *hubAccount
 	if err := json.Unmarshal(raw, &a); err != nil || a == nil {
 		return Account{}, fmt.Errorf("%w: hub answer is not a user model", ErrHubMisconfigured)

@@ -262,3 +262,24 @@ func TestDirectoryCoalesces(t *testing.T) {
 		t.Errorf("cancelled wait: err = %v", err)
 	}
 }
+
+// FuzzParseAccount: whatever the hub answers, parseAccount returns an
+// account of the asked name with a created time, or ErrHubMisconfigured.
+func FuzzParseAccount(f *testing.F) {
+	f.Add([]byte(`{"kind":"user","name":"alice","created":"2024-05-01T10:11:12.123456Z","groups":["a"]}`), "alice")
+	f.Add([]byte(`{"kind":"user","name":"alice","created":null}`), "alice")
+	f.Add([]byte(`null`), "x")
+	f.Add([]byte(`{"name":"a/b","created":"2024-05-01T10:11:12Z"}`), "a/b")
+	f.Fuzz(func(t *testing.T, raw []byte, name string) {
+		a, err := parseAccount(raw, name)
+		if err != nil {
+			if !errors.Is(err, ErrHubMisconfigured) {
+				t.Fatalf("error %v is not ErrHubMisconfigured", err)
+			}
+			return
+		}
+		if a.Name != name || a.Created.IsZero() {
+			t.Fatalf("accepted %+v for %q", a, name)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/credserver/credserver/internal/public"
 	"io"
 	"net/http"
 	"slices"
@@ -102,12 +103,15 @@ func (h *Hub) identity(ctx context.Context, body io.Reader) (Identity, bool, err
 	switch u.Kind {
 	case "user":
 	case "service":
-		return Identity{}, false, fmt.Errorf("%w: the token belongs to a service, not a user", ErrForbidden)
+		return Identity{}, false, public.Wrap(ErrForbidden, "the token belongs to a service, not a user")
 	default:
-		return Identity{}, false, fmt.Errorf("%w: the hub does not say the token belongs to a user", ErrForbidden)
+		return Identity{}, false, public.Wrap(ErrForbidden, "the hub does not say the token belongs to a user")
 	}
 	if u.Name == "" {
 		return Identity{}, false, fmt.Errorf("%w: hub answer has no user name", ErrHubMisconfigured)
+	}
+	if err := h.checkServiceAccess(u.Scopes); err != nil {
+		return Identity{}, false, err
 	}
 	var missing []string
 	for _, s := range h.requireScopes {
@@ -116,8 +120,7 @@ func (h *Hub) identity(ctx context.Context, body io.Reader) (Identity, bool, err
 		}
 	}
 	if len(missing) > 0 {
-		return Identity{}, false, fmt.Errorf("%w: the token lacks the required scope(s) %s",
-			ErrForbidden, strings.Join(missing, ", "))
+		return Identity{}, false, public.Wrap(ErrForbidden, "the token lacks the required scope(s) "+strings.Join(missing, ", "))
 	}
 	var scopes []string
 	if len(h.requireScopes) > 0 {

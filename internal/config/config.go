@@ -145,15 +145,21 @@ type Limits struct {
 type Store struct {
 	// Driver is "sqlite" (default) or "postgres".
 	Driver string `yaml:"driver"`
-	// DSN is the SQLite file or the PostgreSQL connection string. It may
-	// hold a password, so it never appears in an error message.
+	// DSN is the SQLite file or the PostgreSQL connection string (a
+	// postgres:// URL or libpq's key=value form). A PostgreSQL DSN must
+	// hold no password (no user:password@, no password= parameter or key):
+	// that is a load error, which never quotes it. The password comes from
+	// PasswordFile, PGPASSWORD or a passfile (PGPASSFILE, ~/.pgpass).
 	DSN string `yaml:"dsn"`
 	// EncryptionKeyFile names the file holding the key that encrypts
 	// stored GitHub refresh tokens. Required when a github grant has
 	// mode "user".
 	EncryptionKeyFile string `yaml:"encryption_key_file"`
-	// PasswordFile names a file holding the PostgreSQL password, so the
-	// DSN holds none (PGPASSWORD and PGPASSFILE work too).
+	// PasswordFile names a file holding the PostgreSQL password (driver
+	// postgres only): its contents with surrounding whitespace trimmed,
+	// read when the store is opened; an unreadable or empty file stops the
+	// server. It wins over PGPASSWORD and PGPASSFILE, which are used when
+	// it is not set.
 	PasswordFile string `yaml:"password_file"`
 }
 
@@ -216,11 +222,26 @@ type Provider struct {
 	// WebURL is the GitHub web base, used for the device flow (github).
 	// Default "https://github.com".
 	WebURL string `yaml:"web_url"`
+	// AppURL is the GitHub App's public page, where users install it on
+	// their repositories, e.g. https://github.com/apps/my-hub-app; an
+	// absolute http(s) URL, optional (github). credctl github login and the
+	// web page show it.
+	AppURL string `yaml:"app_url"`
 
 	// Line is the line of the provider's name in the file, 0 when the
 	// Config was built in code.
 	Line int `yaml:"-"`
 }
+
+// GitHub grant modes, the values of Grant.Mode.
+const (
+	// ModeUser grants are 8-hour device-flow user tokens, refreshed
+	// server-side.
+	ModeUser = "user"
+	// ModeInstallation grants are 1-hour installation tokens narrowed to
+	// some repositories.
+	ModeInstallation = "installation"
+)
 
 // Access values of Grant.Access.
 const (
@@ -273,6 +294,16 @@ type Grant struct {
 	// cause is a forgotten "{user}/", which would let every user read,
 	// overwrite or delete everyone's data.
 	Shared bool `yaml:"shared"`
+
+	// Overlaps names other storage grants whose locations may meet this
+	// one's (be the same place, or one inside the other) and are meant
+	// to. Without it, two grants in one bucket or container (of one
+	// store) whose locations some user or group name can make meet are a
+	// load error: a user who picks the name "teams" beside "{user}/" and
+	// "teams/{group}/" would read every team's data. Declaring it on
+	// either grant is enough; `credserver explain` shows it on both. A
+	// listed grant whose locations can never meet this one's is an error.
+	Overlaps []string `yaml:"overlaps"`
 
 	// Mode is "user" or "installation" (github).
 	Mode string `yaml:"mode"`

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/credserver/credserver/internal/config"
@@ -61,6 +63,19 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, u := range users {
 			p.Grants(u)
+		}
+	})
+}
+
+// FuzzValidName holds the hand-written check to the regexp it replaces.
+func FuzzValidName(f *testing.F) {
+	for _, s := range []string{"", "a", "scratch", "-a", "_a", "a-b_c", "A", "a/b", strings.Repeat("a", 63), strings.Repeat("a", 64), "é"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := config.ValidName(s), re.MatchString(s); got != want {
+			t.Errorf("ValidName(%q) = %v, the regexp says %v", s, got, want)
 		}
 	})
 }

@@ -11,7 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/credserver/credserver/internal/policy/cond"
+	"github.com/credserver/credserver/internal/cond"
 )
 
 var (
@@ -61,7 +61,7 @@ func (v *validator) grants(c *Config) {
 			v.storageGrant(path, subj, g, p)
 		case TypeGitHub:
 			v.githubGrant(path, subj, g, p)
-			needKey = needKey || g.Mode == "user"
+			needKey = needKey || g.Mode == ModeUser
 		}
 	}
 	v.isolation(c)
@@ -150,17 +150,17 @@ func (v *validator) storageGrant(path, subj string, g *Grant, p Provider) {
 func (v *validator) githubGrant(path, subj string, g *Grant, p Provider) {
 	v.notFor(path, subj, p.Type, map[string]bool{
 		"bucket": g.Bucket != "", "container": g.Container != "", "prefix": g.Prefix != "",
-		"create": g.Create, "access": g.Access != "", "shared": g.Shared,
+		"create": g.Create, "access": g.Access != "", "shared": g.Shared, "overlaps": len(g.Overlaps) > 0,
 	})
 	switch g.Mode {
-	case "user":
+	case ModeUser:
 		if g.Owner != "" || len(g.Repositories) > 0 || len(g.Permissions) > 0 {
 			v.errorf(path+".mode", "%s: owner, repositories and permissions apply only to mode installation: a user token carries the user's own permissions and cannot be narrowed", subj)
 		}
 		if p.ClientID == "" {
 			v.errorf(path+".mode", "%s: mode user needs client_id on provider %q", subj, g.Provider)
 		}
-	case "installation":
+	case ModeInstallation:
 		if g.Owner == "" {
 			v.errorf(path, "%s: mode installation needs owner", subj)
 		} else if !ownerRE.MatchString(g.Owner) {

@@ -24,12 +24,20 @@ const (
 	DefaultAuthFailureBurst = 30
 	DefaultDefaultDuration  = time.Hour
 	DefaultMaxDuration      = 12 * time.Hour
-	// MinDuration is the shortest credential lifetime: AWS STS refuses
-	// less than 900 seconds.
-	MinDuration = 15 * time.Minute
+	// MinDuration is the shortest credential lifetime a grant may allow
+	// or a request may ask (shorter asks are a 400 naming it). STS's own
+	// floor is 15m, but the credential cache hands nothing out with less
+	// than two thirds of this left (vend.DefaultMinRemaining is derived
+	// from it), so a shorter credential could never be reused and every
+	// request for one would cost an upstream call.
+	MinDuration = 30 * time.Minute
 	// MaxDuration is the longest credential lifetime any grant may allow.
 	MaxDuration = 12 * time.Hour
 	maxCacheTTL = time.Hour
+	// DefaultGitHubAPIURL and DefaultGitHubWebURL are a github
+	// provider's api_url and web_url defaults.
+	DefaultGitHubAPIURL = "https://api.github.com"
+	DefaultGitHubWebURL = "https://github.com"
 	// DefaultServiceName is hub.service_name's default.
 	DefaultServiceName = "credserver"
 	// DefaultDelegationMaxLifetime is delegation.max_lifetime's default.
@@ -48,6 +56,25 @@ var (
 	regionRE      = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 	accountRE     = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
 )
+
+// ValidName reports whether s is a valid grant or provider name (nameRE):
+// what the API can find in a URL path as it is. It is on every request's
+// path, so it is a loop rather than the regexp.
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // applyDefaults fills in what the file may leave out. It runs before
 // Validate, which therefore sees the values the server will use.
@@ -105,10 +132,10 @@ func (c *Config) applyDefaults() {
 			}
 		case TypeGitHub:
 			if p.APIURL == "" {
-				p.APIURL = "https://api.github.com"
+				p.APIURL = DefaultGitHubAPIURL
 			}
 			if p.WebURL == "" {
-				p.WebURL = "https://github.com"
+				p.WebURL = DefaultGitHubWebURL
 			}
 		}
 		p.BlobEndpoint = strings.TrimRight(p.BlobEndpoint, "/")
@@ -236,9 +263,18 @@ func (v *validator) top(c *Config) {
 	}
 	switch c.Store.Driver {
 	case "sqlite":
+		if c.Store.PasswordFile != "" {
+			v.errorf("store.password_file", "store.password_file applies only to driver postgres")
+		}
 	case "postgres":
 		if c.Store.DSN == "" {
 			v.errorf("store.dsn", "store.dsn is required with driver postgres")
+		} else if where := dsnPassword(c.Store.DSN); where != "" {
+			// Never quote the DSN: the point is that it holds a secret.
+			v.errorf("store.dsn", "store.dsn holds a password (%s), and secrets never sit in the config file: remove it and put the password in the file that store.password_file names (or in PGPASSWORD, or a passfile named by PGPASSFILE)", where)
+		}
+		if c.Store.PasswordFile != "" && strings.ContainsFunc(c.Store.PasswordFile, unicode.IsControl) {
+			v.errorf("store.password_file", "store.password_file %q must be a file path", c.Store.PasswordFile)
 		}
 	default:
 		v.errorf("store.driver", "store.driver %q must be sqlite or postgres", c.Store.Driver)

@@ -76,11 +76,25 @@ func (c *CLI) aws(ctx context.Context, g globals, args []string) error {
 	if err != nil {
 		return err
 	}
+	var note string
+	if env := c.Getenv("AWS_CONFIG_FILE"); env != "" {
+		if why := notYours(path); why != "" {
+			personal, seeded, err := c.personalConfig(path)
+			if err != nil {
+				return err
+			}
+			note = fallbackNote(path, why, personal, seeded, profile)
+			path = personal
+		}
+	}
 	changed, err := writeProfile(path, profile, keys)
 	if err != nil {
 		return err
 	}
-	return c.print(configureSummary(path, profile, keys, changed))
+	if note != "" {
+		return c.print(configureSummary(path, profile, keys, changed, false) + note)
+	}
+	return c.print(configureSummary(path, profile, keys, changed, true))
 }
 
 // validProfile accepts names botocore reads back from a section header: it
@@ -154,7 +168,9 @@ func joinArgs(argv []string) string {
 	return strings.Join(quoted, " ")
 }
 
-func configureSummary(path, profile string, keys []keyValue, changed bool) string {
+// configureSummary describes what was written; howTo adds how to select the
+// profile when the file is the one AWS tools read.
+func configureSummary(path, profile string, keys []keyValue, changed, howTo bool) string {
 	var b strings.Builder
 	if changed {
 		fmt.Fprintf(&b, "Wrote profile %s to %s:\n\n", profile, path)
@@ -164,6 +180,9 @@ func configureSummary(path, profile string, keys []keyValue, changed bool) strin
 	fmt.Fprintf(&b, "  %s\n", sectionHeader(profile))
 	for _, kv := range keys {
 		fmt.Fprintf(&b, "  %s = %s\n", kv.key, kv.value)
+	}
+	if !howTo {
+		return b.String()
 	}
 	b.WriteString("\nAWS tools now fetch and refresh credentials through credctl")
 	if profile == "default" {

@@ -124,6 +124,8 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return c.token(ctx, g, rest)
 	case "git-credential":
 		return c.gitCredential(ctx, g, rest)
+	case "install":
+		return c.install(rest)
 	case "version":
 		return c.version(rest)
 	case "help":

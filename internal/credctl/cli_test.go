@@ -1,8 +1,11 @@
 package credctl
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -151,27 +154,27 @@ func TestServerErrors(t *testing.T) {
 	}{{
 		name:   "error body",
 		rep:    reply{status: 403, body: `{"error":{"code":"forbidden","message":"grant \"g\" is not available to alice"}}`},
-		stderr: "credctl: grant \"g\" is not available to alice\n",
+		stderr: "credctl: g: forbidden: grant \"g\" is not available to alice\n",
 	}, {
 		name:   "multi-line message",
 		rep:    reply{status: 502, body: `{"error":{"code":"upstream","message":"STS refused:\nAccessDenied\r\n\tno"}}`},
-		stderr: "credctl: STS refused: AccessDenied   no\n",
+		stderr: "credctl: g: upstream: STS refused: AccessDenied   no\n",
 	}, {
 		name:   "rate limited",
 		rep:    reply{status: 429, body: `{"error":{"code":"rate_limited","message":"too many requests; retry in 30s"}}`, header: map[string]string{"Retry-After": "30"}},
-		stderr: "credctl: too many requests; retry in 30s\n",
+		stderr: "credctl: g: rate_limited: too many requests; retry in 30s\n",
 	}, {
 		name:   "proxy page instead of JSON",
 		rep:    reply{status: 502, body: "<html><body>Bad Gateway</body></html>"},
-		stderr: "credctl: {base} answered 502 Bad Gateway\n",
+		stderr: "credctl: g: {base} answered 502 Bad Gateway\n",
 	}, {
 		name:   "not found without a body",
 		rep:    reply{status: 404, body: ""},
-		stderr: "credctl: {base} answered 404 Not Found; check CREDSERVER_URL\n",
+		stderr: "credctl: g: {base} answered 404 Not Found; check CREDSERVER_URL\n",
 	}, {
 		name:   "redirect is not followed",
 		rep:    reply{status: 302, header: map[string]string{"Location": "/hub/login?next=x"}},
-		stderr: "credctl: {base} answered with a redirect (302 Found) to \"/hub/login?next=x\"; check CREDSERVER_URL\n",
+		stderr: "credctl: g: {base} answered with a redirect (302 Found) to \"/hub/login?next=x\"; check CREDSERVER_URL\n",
 	}, {
 		name:   "200 that is not JSON",
 		rep:    reply{status: 200, body: "<html>JupyterHub</html>"},
@@ -246,6 +249,57 @@ func TestParseArgs(t *testing.T) {
 		}
 		if strings.Join(pos, "|") != strings.Join(tt.wantPos, "|") || *f != tt.wantF {
 			t.Errorf("parseArgs(%q) = %q, f=%q; want %q, f=%q", tt.args, pos, *f, tt.wantPos, tt.wantF)
+		}
+	}
+}
+
+// TestBasePathHint: a CREDSERVER_URL without the server's base path reaches
+// the server, which answers not_found for every route; credctl says what is
+// wrong with the URL instead of only "no such endpoint".
+func TestBasePathHint(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"error":{"code":"not_found","message":"no such endpoint"}}`)
+	}))
+	defer srv.Close()
+	for _, tt := range []struct{ url, want string }{
+		{srv.URL, "credctl: not_found: no such endpoint; CREDSERVER_URL " + srv.URL + " has no base path: it must include the server's base_path, e.g. " + srv.URL + "/services/credserver\n"},
+		{srv.URL + "/", "credctl: not_found: no such endpoint; CREDSERVER_URL " + srv.URL + " has no base path: it must include the server's base_path, e.g. " + srv.URL + "/services/credserver\n"},
+		{srv.URL + "/credserver", "credctl: not_found: no such endpoint; check that CREDSERVER_URL " + srv.URL + "/credserver ends in the server's base_path (e.g. " + srv.URL + "/services/credserver)\n"},
+	} {
+		h := newHarness(t, nil)
+		h.env["CREDSERVER_URL"] = tt.url
+		if r := h.run("whoami"); r.code != 1 || r.stderr != tt.want {
+			t.Errorf("CREDSERVER_URL=%s: exit %d stderr %q\nwant %q", tt.url, r.code, r.stderr, tt.want)
+		}
+	}
+}
+
+// TestInstall copies the running binary (here: the harness's executable) to
+// DIR/credctl, executable, replacing an older copy; bad arguments change
+// nothing.
+func TestInstall(t *testing.T) {
+	h := newHarness(t, nil)
+	writeFile(t, h.exe, "#!/bin/sh\necho new credctl\n", 0o700)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "credctl"), "old", 0o644)
+	r := h.run("install", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, filepath.Join(dir, "credctl")) {
+		t.Fatalf("install: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if got := readFile(t, filepath.Join(dir, "credctl")); got != "#!/bin/sh\necho new credctl\n" {
+		t.Errorf("installed file = %q", got)
+	}
+	if m := mode(t, filepath.Join(dir, "credctl")); m != 0o755 {
+		t.Errorf("mode %v, want 0755 (the user's server runs it as another uid)", m)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("install left %d files in %s, want only credctl", len(ents), dir)
+	}
+	for _, args := range [][]string{{"install"}, {"install", dir, dir}, {"install", filepath.Join(dir, "missing")}, {"install", filepath.Join(dir, "credctl")}} {
+		if r := h.run(args...); r.code == 0 {
+			t.Errorf("credctl %q: exit 0", args)
 		}
 	}
 }

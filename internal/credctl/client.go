@@ -39,10 +39,33 @@ type APIError struct {
 	Status  int    // HTTP status code
 	Code    string // the server's snake_case error code; "" when absent
 	Message string // one human sentence
+	// Grant is the grant the request was for; "" for requests about no
+	// grant (whoami).
+	Grant string
 }
 
-// Error returns Message.
-func (e *APIError) Error() string { return e.Message }
+// Error returns "grant: code: message", leaving out the parts that are
+// empty: the line credctl prints after "credctl: ".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	if e.Grant != "" {
+		b.WriteString(oneLine(e.Grant) + ": ")
+	}
+	if e.Code != "" {
+		b.WriteString(oneLine(e.Code) + ": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// forGrant names grant in err when err is an [APIError].
+func forGrant(grant string, err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Grant == "" {
+		ae.Grant = grant
+	}
+	return err
+}
 
 // Whoami calls GET /v1/whoami and returns the raw JSON body.
 func (c *Client) Whoami(ctx context.Context) ([]byte, error) {
@@ -59,7 +82,8 @@ func (c *Client) Credentials(ctx context.Context, grant, access, duration string
 	if duration != "" {
 		q.Set("duration", duration)
 	}
-	return c.get(ctx, "/v1/credentials/"+escapeSegment(grant), q)
+	body, err := c.get(ctx, "/v1/credentials/"+escapeSegment(grant), q)
+	return body, forGrant(grant, err)
 }
 
 // escapeSegment escapes s as one path segment. "." and ".." are escaped too:
@@ -142,7 +166,11 @@ func (c *Client) apiError(resp *http.Response, body []byte) *APIError {
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &eb) == nil && eb.Error.Message != "" {
-		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: oneLine(eb.Error.Message)}
+		msg := oneLine(eb.Error.Message)
+		if resp.StatusCode == http.StatusNotFound && eb.Error.Code == routeNotFound {
+			msg += "; " + c.basePathHint()
+		}
+		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: msg}
 	}
 	msg := fmt.Sprintf("%s answered %s", c.BaseURL.Redacted(), resp.Status)
 	switch resp.StatusCode {
@@ -152,6 +180,23 @@ func (c *Client) apiError(resp *http.Response, body []byte) *APIError {
 		msg += "; the token was not accepted"
 	}
 	return &APIError{Status: resp.StatusCode, Message: msg}
+}
+
+// routeNotFound is the server's code for a path it has no route for: with
+// a CREDSERVER_URL that lacks the base path, every call gets it.
+const routeNotFound = "not_found"
+
+// basePathHint tells the user how CREDSERVER_URL should look when the server
+// found no route for the path credctl used.
+func (c *Client) basePathHint() string {
+	u := *c.BaseURL
+	u.Path, u.RawPath = "", ""
+	if strings.Trim(c.BaseURL.Path, "/") == "" {
+		return fmt.Sprintf("CREDSERVER_URL %s has no base path: it must include the server's base_path, e.g. %s/services/credserver",
+			c.BaseURL.Redacted(), u.Redacted())
+	}
+	return fmt.Sprintf("check that CREDSERVER_URL %s ends in the server's base_path (e.g. %s/services/credserver)",
+		c.BaseURL.Redacted(), u.Redacted())
 }
 
 // transportError describes a failed round trip in one line. The request URL

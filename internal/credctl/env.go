@@ -49,6 +49,8 @@ func envLines(grant string, body []byte) ([]byte, error) {
 		} else {
 			unset = append(unset, "AWS_ENDPOINT_URL")
 		}
+		gset, gunset := gdalEnv(cb.EndpointURL)
+		set, unset = append(set, gset...), append(unset, gunset...)
 	case "gcs", "azure":
 		vars, gone, err := storageEnv(grant, cb.Provider, body)
 		if err != nil {

@@ -23,10 +23,14 @@ export AWS_SECRET_ACCESS_KEY='s$(id)` + "`id`" + `\x'
 export AWS_SESSION_TOKEN=''\''; rm -rf ~; '\'''
 export AWS_DEFAULT_REGION='us-west-2'
 export AWS_REGION='us-west-2'
+export CPL_VSIL_USE_TEMP_FILE_FOR_RANDOM_WRITE='YES'
 export SCRATCH_URL='s3://b/it'\''s/'
 export SCRATCH_BUCKET='s3://b/it'\''s'
 export SCRATCH_EXPIRES_AT='2030-01-02T03:04:05Z'
 unset AWS_ENDPOINT_URL
+unset AWS_S3_ENDPOINT
+unset AWS_HTTPS
+unset AWS_VIRTUAL_HOSTING
 `
 	if diff := cmp.Diff(want, r.stdout); diff != "" {
 		t.Errorf("stdout (-want +got):\n%s", diff)
@@ -154,5 +158,32 @@ func TestGetEnvAzureEval(t *testing.T) {
 	}
 	if diff := cmp.Diff(sas+"\nhubdata\nunset\n", string(out)); diff != "" {
 		t.Errorf("values after eval (-want +got):\n%s", diff)
+	}
+}
+
+// TestGDALEnv: what GDAL's /vsis3/ needs for each kind of endpoint.
+func TestGDALEnv(t *testing.T) {
+	all := []string{"AWS_S3_ENDPOINT", "AWS_HTTPS", "AWS_VIRTUAL_HOSTING"}
+	w := [2]string{"CPL_VSIL_USE_TEMP_FILE_FOR_RANDOM_WRITE", "YES"}
+	tests := []struct {
+		endpoint string
+		set      [][2]string
+		unset    []string
+	}{
+		{"", [][2]string{w}, all},
+		{"http://127.0.0.1:9000", [][2]string{{"AWS_S3_ENDPOINT", "127.0.0.1:9000"}, {"AWS_HTTPS", "NO"}, {"AWS_VIRTUAL_HOSTING", "FALSE"}, w}, nil},
+		{"https://s3.hub.example.org/", [][2]string{{"AWS_S3_ENDPOINT", "s3.hub.example.org"}, {"AWS_HTTPS", "YES"}, {"AWS_VIRTUAL_HOSTING", "FALSE"}, w}, nil},
+		{"https://[::1]:9443", [][2]string{{"AWS_S3_ENDPOINT", "[::1]:9443"}, {"AWS_HTTPS", "YES"}, {"AWS_VIRTUAL_HOSTING", "FALSE"}, w}, nil},
+		{"https://gw.example.org/s3", [][2]string{w}, all},
+		{"ftp://x", [][2]string{w}, all},
+	}
+	for _, tt := range tests {
+		set, unset := gdalEnv(tt.endpoint)
+		if diff := cmp.Diff(tt.set, set); diff != "" {
+			t.Errorf("%q set (-want +got):\n%s", tt.endpoint, diff)
+		}
+		if diff := cmp.Diff(tt.unset, unset); diff != "" {
+			t.Errorf("%q unset (-want +got):\n%s", tt.endpoint, diff)
+		}
 	}
 }

@@ -19,16 +19,20 @@ Commands:
       Show your user, groups and the grants you may ask for.
   get GRANT [--access read|readwrite] [--duration D] [--format json|env|credential-process]
       Fetch credentials for GRANT. --format json (default) prints the server's
-      answer; env prints shell export lines (eval "$(credctl get scratch --format env)");
-      credential-process prints botocore's credential_process JSON.
+      answer; env prints shell export lines (eval "$(credctl get scratch --format env)"),
+      GDAL's S3 variables included; credential-process prints botocore's
+      credential_process JSON.
   aws configure [--grant G] [--profile P]
       Write profile P (default: the grant name) for grant G (default: scratch)
       to $AWS_CONFIG_FILE or ~/.aws/config, with credential_process calling
       credctl, so boto3, s3fs and the aws CLI refresh credentials themselves.
+      An AWS_CONFIG_FILE that is read-only or not yours is left alone:
+      ~/.aws/config is written, and credctl says how to select it.
   github login [--force] [--grant G]
       Link your GitHub account once (you approve a code at GitHub), then set
       git's credential helper for that GitHub to credctl: git push just works,
-      with fresh 8-hour tokens, from any of your servers.
+      with fresh 8-hour tokens, from any of your servers. Prints where to
+      install the hub's GitHub App on your repositories.
   github logout [--grant G]
       Forget the link (and revoke it at GitHub where the server can).
   token create --grant G [--grant G2] [--access A] [--expires-in D] [--note N] [--format json|env]
@@ -41,6 +45,9 @@ Commands:
       Revoke one of your delegation tokens.
   git-credential get|store|erase [--grant G]
       git's credential-helper protocol; github login configures it for you.
+  install DIR
+      Copy this credctl binary to DIR/credctl (how the z2jh init container
+      puts credctl into every user server, whatever its image).
   version
       Print credctl's version.
   help [COMMAND]
@@ -57,6 +64,7 @@ Environment:
                          single-user server
   AWS_CONFIG_FILE        the file aws configure writes (default ~/.aws/config)
 
+Errors are one line: credctl: GRANT: CODE: MESSAGE (the server's code).
 Exit status: 0 success, 1 server, network or file error, 2 usage error.
 `
 
@@ -75,7 +83,9 @@ Fetch credentials for GRANT.
   --duration D              how long they should last: 1h, 90m or seconds
                             (default: the grant's; capped by the grant)
   --format json             the server's answer (default)
-  --format env              shell export lines: eval "$(credctl get GRANT --format env)"
+  --format env              shell export lines: eval "$(credctl get GRANT --format env)";
+                            for aws grants also GDAL's AWS_S3_ENDPOINT, AWS_HTTPS,
+                            AWS_VIRTUAL_HOSTING and CPL_VSIL_USE_TEMP_FILE_FOR_RANDOM_WRITE
   --format credential-process
                             botocore's credential_process JSON (aws grants)
 `,
@@ -84,6 +94,9 @@ Fetch credentials for GRANT.
 Write or update [profile P] in $AWS_CONFIG_FILE (default ~/.aws/config) with
 credential_process = credctl get G --format credential-process, and the
 grant's region and endpoint_url. Other profiles and comments are kept.
+When AWS_CONFIG_FILE is read-only or owned by someone else (the hub admin's
+file), it is left alone: the profile goes to ~/.aws/config (first a copy of
+that file), and credctl prints how to select that file and profile.
   --grant G     the grant (default: scratch)
   --profile P   the profile name (default: the grant name; "default" writes [default])
 `,
@@ -113,6 +126,12 @@ sets the maximum). The token is printed once:
   --format env    CREDSERVER_URL=... and CREDSERVER_TOKEN=... lines for a
                   Dask cluster's, a batch job's or a laptop's environment
 list shows your tokens without their secret; revoke ID ends one at once.
+`,
+	"install": `Usage: credctl install DIR
+
+Copy the running credctl binary to DIR/credctl (mode 0755), atomically. The
+credserver image has no shell; its init container in a user pod runs
+"credctl install /opt/credserver/bin" to share credctl with the user's server.
 `,
 	"version": "Usage: credctl version\n",
 }

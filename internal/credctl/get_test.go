@@ -68,10 +68,14 @@ export AWS_SECRET_ACCESS_KEY='sec/ret+Key1'
 export AWS_SESSION_TOKEN='sessTOKEN1'
 export AWS_DEFAULT_REGION='us-west-2'
 export AWS_REGION='us-west-2'
+export CPL_VSIL_USE_TEMP_FILE_FOR_RANDOM_WRITE='YES'
 export SCRATCH_URL='s3://hub-scratch/alice/'
 export SCRATCH_BUCKET='s3://hub-scratch/alice'
 export SCRATCH_EXPIRES_AT='2030-01-02T03:04:05Z'
 unset AWS_ENDPOINT_URL
+unset AWS_S3_ENDPOINT
+unset AWS_HTTPS
+unset AWS_VIRTUAL_HOSTING
 `,
 	}, {
 		name: "env for an S3-compatible grant",
@@ -83,6 +87,10 @@ export AWS_SESSION_TOKEN='miniotoken'
 export AWS_DEFAULT_REGION='us-east-1'
 export AWS_REGION='us-east-1'
 export AWS_ENDPOINT_URL='http://127.0.0.1:9000'
+export AWS_S3_ENDPOINT='127.0.0.1:9000'
+export AWS_HTTPS='NO'
+export AWS_VIRTUAL_HOSTING='FALSE'
+export CPL_VSIL_USE_TEMP_FILE_FOR_RANDOM_WRITE='YES'
 export TEAM_DATA_URL='s3://data/team/'
 export TEAM_DATA_EXPIRES_AT='2030-01-02T03:04:05Z'
 `,

@@ -82,6 +82,7 @@ func (c *CLI) githubLogin(ctx context.Context, g globals, args []string) error {
 		ExpiresAt       string `json:"expires_at"`
 		Interval        int    `json:"interval"`
 		WebURL          string `json:"web_url"`
+		AppURL          string `json:"app_url"`
 	}
 	body, err := cl.send(ctx, http.MethodPost, "/v1/github/login", url.Values{"grant": {grant}})
 	if err != nil {
@@ -108,7 +109,12 @@ func (c *CLI) githubLogin(ctx context.Context, g globals, args []string) error {
 	if err := c.configureGit(ctx, web, grant, server, cl); err != nil {
 		return fmt.Errorf("linked to GitHub as %s, but %w", clean(login), err)
 	}
-	return c.print(fmt.Sprintf("Linked to GitHub as %s. git now fetches tokens from credserver for %s.\n", clean(login), web))
+	msg := fmt.Sprintf("Linked to GitHub as %s. git now fetches tokens from credserver for %s.\n", clean(login), web)
+	if start.AppURL != "" {
+		msg += fmt.Sprintf("\nThe tokens reach only repositories where the hub's GitHub App is installed.\nInstall it on yours (or ask their owner to) at\n\n    %s\n",
+			clean(start.AppURL))
+	}
+	return c.print(msg)
 }
 
 // waitForApproval polls the login until it ends, showing a countdown on a

@@ -67,7 +67,8 @@ func (g *ghServer) serve(w http.ResponseWriter, r *http.Request) {
 		}, "github": map[string]any{"linked": g.linked, "login": "octocat"}})
 	case route == "POST /v1/github/login":
 		js(200, map[string]any{"login_id": "L1", "user_code": "WDJB-MJHT", "verification_uri": "https://git.example.test:8443/login/device",
-			"expires_at": "2099-01-01T00:00:00Z", "interval": 1, "grant": r.URL.Query().Get("grant"), "web_url": g.web})
+			"expires_at": "2099-01-01T00:00:00Z", "interval": 1, "grant": r.URL.Query().Get("grant"), "web_url": g.web,
+			"app_url": "https://git.example.test:8443/apps/hub-app"})
 	case route == "GET /v1/github/login/L1":
 		g.polls++
 		if g.polls < 2 {
@@ -127,7 +128,8 @@ func TestGitHubLogin(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("github login: exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"https://git.example.test:8443/login/device", "WDJB-MJHT", "Linked to GitHub as octocat"} {
+	for _, want := range []string{"https://git.example.test:8443/login/device", "WDJB-MJHT", "Linked to GitHub as octocat",
+		"Install it on yours (or ask their owner to) at\n\n    https://git.example.test:8443/apps/hub-app\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}

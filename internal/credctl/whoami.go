@@ -22,7 +22,10 @@ type whoamiBody struct {
 		MaxDuration json.RawMessage `json:"max_duration"`
 	} `json:"grants"`
 	GitHub *struct {
-		Linked    bool   `json:"linked"`
+		Linked bool `json:"linked"`
+		// Status is "unknown" when the server could not read the link
+		// (its database is down); older servers do not send it.
+		Status    string `json:"status"`
 		Login     string `json:"login"`
 		ExpiresAt string `json:"expires_at"`
 	} `json:"github"`
@@ -81,6 +84,8 @@ func (w *whoamiBody) render() string {
 	}
 	if w.GitHub != nil {
 		switch {
+		case w.GitHub.Status == "unknown":
+			b.WriteString("github:  unknown (the server cannot read links right now; try again shortly)\n")
 		case !w.GitHub.Linked:
 			b.WriteString("github:  not linked\n")
 		case w.GitHub.ExpiresAt != "":

@@ -39,6 +39,15 @@ admin:   yes
 grants:  none; ask your hub admin
 `,
 	}, {
+		name: "github status unknown (the server's store is down)",
+		body: `{"user":"bob","groups":[],"grants":[],"github":{"status":"unknown"}}`,
+		args: []string{"whoami"},
+		want: `user:    bob
+groups:  -
+github:  unknown (the server cannot read links right now; try again shortly)
+grants:  none; ask your hub admin
+`,
+	}, {
 		name: "json",
 		body: `{"user":"bob","groups":[],"grants":[]}`,
 		args: []string{"whoami", "--json"},
@@ -64,7 +73,7 @@ func TestWhoamiRejectedToken(t *testing.T) {
 	h := newHarness(t, f)
 	h.env["JUPYTERHUB_API_TOKEN"] = "not-the-token"
 	r := h.run("whoami")
-	if r.code != 1 || r.stderr != "credctl: the hub did not accept this token\n" {
+	if r.code != 1 || r.stderr != "credctl: invalid_token: the hub did not accept this token\n" {
 		t.Errorf("exit %d stderr %q", r.code, r.stderr)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/config"
+	"github.com/credserver/credserver/internal/vend"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,19 +15,20 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/store"
 )
 
 // Defaults.
 const (
-	DefaultAPIURL = "https://api.github.com"
-	DefaultWebURL = "https://github.com"
+	DefaultAPIURL = config.DefaultGitHubAPIURL
+	DefaultWebURL = config.DefaultGitHubWebURL
 	// DefaultRefreshBefore is how much life a stored user token must have
-	// left to be handed out; with less, it is refreshed first. It equals
-	// the credential cache's least remaining life (vend.DefaultMinRemaining)
-	// on purpose: a refresh ends the old token at GitHub, so it must only
-	// happen once no cache would still hand that token out.
-	DefaultRefreshBefore = 20 * time.Minute
+	// left to be handed out; with less, it is refreshed first. It is the
+	// credential cache's least remaining life on purpose: a refresh ends
+	// the old token at GitHub, so it must only happen once no cache would
+	// still hand that token out.
+	DefaultRefreshBefore = vend.DefaultMinRemaining
 	// callTimeout bounds one call to GitHub.
 	callTimeout = 10 * time.Second
 )
@@ -48,6 +51,9 @@ type Config struct {
 	// github.com. For GitHub Enterprise Server: https://HOST/api/v3 and
 	// https://HOST.
 	APIURL, WebURL string
+	// AppURL is where users install the App on repositories (its public
+	// page); empty when the admin did not configure it.
+	AppURL string
 	// Store keeps links and device logins; required for user grants.
 	Store store.Store
 	// HTTPClient calls GitHub; nil means a client with a 10 s timeout that
@@ -60,6 +66,10 @@ type Config struct {
 	// RefreshBefore: see DefaultRefreshBefore; 0 means the default. It must
 	// not exceed the credential cache's MinRemaining.
 	RefreshBefore time.Duration
+	// Directory tells hub accounts apart (account.go): links and device
+	// logins belong to the account that made them. nil binds them to the
+	// user name only (no hub.api_token_file).
+	Directory auth.Directory
 }
 
 // App is one GitHub App: the vend.Provider for its grants, and the device
@@ -72,6 +82,7 @@ type App struct {
 	clientSecret  string
 	apiURL        string
 	webURL        string
+	appURL        string
 	store         store.Store
 	http          *http.Client
 	now           func() time.Time
@@ -80,6 +91,9 @@ type App struct {
 
 	refreshes singleflight.Group // per hub user
 	rescue    rescuer
+	dir       auth.Directory
+	starts    singleflight.Group // device-flow starts, per hub user
+	calls     *userLimiter       // GitHub calls per hub user
 
 	instMu        sync.Mutex
 	installations map[string]cachedInstallation // by lower-case owner
@@ -117,8 +131,9 @@ func New(cfg Config) (*App, error) {
 	a := &App{
 		name: cfg.Name, appID: cfg.AppID, key: cfg.PrivateKey, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
 		apiURL: strings.TrimRight(cfg.APIURL, "/"), webURL: strings.TrimRight(cfg.WebURL, "/"),
-		store: cfg.Store, http: cfg.HTTPClient, now: cfg.Now, log: cfg.Logger.With("provider", cfg.Name),
-		refreshBefore: cfg.RefreshBefore,
+		appURL: cfg.AppURL,
+		store:  cfg.Store, http: cfg.HTTPClient, now: cfg.Now, log: cfg.Logger.With("provider", cfg.Name),
+		refreshBefore: cfg.RefreshBefore, dir: cfg.Directory, calls: newUserLimiter(cfg.Now),
 		installations: map[string]cachedInstallation{},
 		listTokens:    map[int64]cachedToken{},
 		listings:      map[int64]cachedListing{},
@@ -126,13 +141,6 @@ func New(cfg Config) (*App, error) {
 	a.rescue.links = map[string]rescuedLink{}
 	return a, nil
 }
-
-// Name is the provider name the App was configured under.
-func (a *App) Name() string { return a.name }
-
-// WebURL is the GitHub web base (https://github.com, or the GHES host):
-// the URL git uses, and where users approve device logins.
-func (a *App) WebURL() string { return a.webURL }
 
 // ParsePrivateKey reads a GitHub App private key (PKCS#1 or PKCS#8 PEM, as
 // GitHub hands it out). The error never quotes the key.

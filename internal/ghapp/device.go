@@ -38,6 +38,9 @@ type Login struct {
 	ExpiresAt time.Time
 	// Interval is how often the client should poll.
 	Interval time.Duration
+	// AppURL is where the user installs the App on repositories; "" when
+	// not configured.
+	AppURL string
 }
 
 // LoginStatus is how a device login stands.
@@ -53,37 +56,95 @@ type LoginStatus struct {
 	Interval time.Duration
 }
 
-// StartLogin starts a device flow at GitHub for the hub user.
+// minReuseLife is the least life a pending device login must have left to
+// be handed out again instead of starting a new one.
+const minReuseLife = time.Minute
+
+// StartLogin starts a device flow at GitHub for the hub user, or returns
+// the user's pending one: a user has at most one pending device login per
+// provider, so repeated or concurrent starts cost one device code at
+// GitHub. Concurrent starts of one user share one attempt; a caller whose
+// ctx ends stops waiting, the attempt carries on for the others.
 func (a *App) StartLogin(ctx context.Context, user string) (Login, error) {
 	if err := a.canUserMode(); err != nil {
 		return Login{}, err
 	}
+	acct, err := a.account(ctx, user)
+	if err != nil {
+		return Login{}, err
+	}
+	ch := a.starts.DoChan(user, func() (any, error) {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flowTimeout)
+		defer cancel()
+		return a.startLogin(sctx, user, acct)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return Login{}, res.Err
+		}
+		return res.Val.(Login), nil
+	case <-ctx.Done():
+		return Login{}, ctx.Err()
+	}
+}
+
+func (a *App) startLogin(ctx context.Context, user string, acct time.Time) (Login, error) {
 	now := a.now()
 	if _, err := a.store.DeleteDeviceLoginsBefore(ctx, now.Add(-keepEnded)); err != nil {
 		a.log.Warn("could not delete old device logins", "error", err.Error())
 	}
-	r, err := a.requestDeviceCode(ctx)
-	if err != nil {
-		return Login{}, err
+	// Twice at most: when another replica stores its login between our
+	// look and our insert, the second look finds that one.
+	for range 2 {
+		p, err := a.store.PendingDeviceLogin(ctx, a.name, user)
+		switch {
+		case err == nil && owns(acct, p.AccountCreated, p.Created) && p.ExpiresAt.Sub(now) >= minReuseLife:
+			return a.loginOf(p), nil
+		case err == nil:
+			// Nearly expired, or an earlier account's: end it to make room.
+			if _, err := a.endLogin(ctx, p.ID, store.LoginExpired, ""); err != nil {
+				return Login{}, err
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return Login{}, fmt.Errorf("ghapp: reading the pending device login: %w", err)
+		}
+		if err := a.calls.allow(user); err != nil {
+			return Login{}, err
+		}
+		r, err := a.requestDeviceCode(ctx)
+		if err != nil {
+			return Login{}, err
+		}
+		interval := time.Duration(r.Interval) * time.Second
+		if interval <= 0 {
+			interval = defaultInterval
+		}
+		life := time.Duration(r.ExpiresIn) * time.Second
+		if life <= 0 {
+			life = 15 * time.Minute
+		}
+		l := &store.DeviceLogin{
+			ID: newLoginID(), Provider: a.name, User: user, DeviceCode: r.DeviceCode,
+			UserCode: r.UserCode, VerificationURI: r.VerificationURI, Interval: interval,
+			ExpiresAt: now.Add(life), NextPollAt: now.Add(interval), Status: store.LoginPending,
+			AccountCreated: acct,
+		}
+		err = a.store.CreateDeviceLogin(ctx, l)
+		if errors.Is(err, store.ErrPendingLogin) {
+			continue
+		}
+		if err != nil {
+			return Login{}, fmt.Errorf("ghapp: storing the device login: %w", err)
+		}
+		a.log.Info("github device login started", "user", user)
+		return a.loginOf(l), nil
 	}
-	interval := time.Duration(r.Interval) * time.Second
-	if interval <= 0 {
-		interval = defaultInterval
-	}
-	life := time.Duration(r.ExpiresIn) * time.Second
-	if life <= 0 {
-		life = 15 * time.Minute
-	}
-	l := &store.DeviceLogin{
-		ID: newLoginID(), Provider: a.name, User: user, DeviceCode: r.DeviceCode,
-		UserCode: r.UserCode, VerificationURI: r.VerificationURI, Interval: interval,
-		ExpiresAt: now.Add(life), NextPollAt: now.Add(interval), Status: store.LoginPending,
-	}
-	if err := a.store.CreateDeviceLogin(ctx, l); err != nil {
-		return Login{}, fmt.Errorf("ghapp: storing the device login: %w", err)
-	}
-	a.log.Info("github device login started", "user", user)
-	return Login{ID: l.ID, UserCode: l.UserCode, VerificationURI: l.VerificationURI, ExpiresAt: l.ExpiresAt, Interval: interval}, nil
+	return Login{}, errors.New("ghapp: device logins of this user keep changing; try again")
+}
+
+func (a *App) loginOf(l *store.DeviceLogin) Login {
+	return Login{ID: l.ID, UserCode: l.UserCode, VerificationURI: l.VerificationURI, ExpiresAt: l.ExpiresAt, Interval: l.Interval, AppURL: a.appURL}
 }
 
 func newLoginID() string {
@@ -141,6 +202,9 @@ func (a *App) poll(ctx context.Context, l *store.DeviceLogin) (LoginStatus, erro
 	if err != nil {
 		return LoginStatus{}, fmt.Errorf("ghapp: claiming a device poll: %w", err)
 	}
+	if err := a.calls.allow(l.User); err != nil {
+		return LoginStatus{}, err // the turn is spent: the next one is an interval away
+	}
 	r, err := a.pollDeviceToken(ctx, claimed.DeviceCode)
 	var oe *oauthError
 	switch {
@@ -163,7 +227,7 @@ func (a *App) poll(ctx context.Context, l *store.DeviceLogin) (LoginStatus, erro
 	case err != nil:
 		return LoginStatus{}, err
 	}
-	login, err := a.link(ctx, l.User, r)
+	login, err := a.link(ctx, l.User, l.AccountCreated, r)
 	if err != nil {
 		return LoginStatus{}, err
 	}
@@ -200,11 +264,12 @@ func (a *App) endLogin(ctx context.Context, id, status, login string) (LoginStat
 }
 
 // link stores the tokens of an approved device flow as the user's link,
-// replacing any earlier one, and returns the GitHub login.
-func (a *App) link(ctx context.Context, user string, r *oauthResponse) (string, error) {
+// replacing any earlier one, bound to the account (acct) that started the
+// flow, and returns the GitHub login.
+func (a *App) link(ctx context.Context, user string, acct time.Time, r *oauthResponse) (string, error) {
 	now := a.now()
 	l := &store.GitHubLink{
-		Provider: a.name, User: user,
+		Provider: a.name, User: user, AccountCreated: acct,
 		AccessToken: r.AccessToken, AccessExpires: secondsFrom(now, r.ExpiresIn),
 		RefreshToken: r.RefreshToken, RefreshExpires: secondsFrom(now, r.RefreshTokenExpiresIn),
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"github.com/credserver/credserver/internal/policy"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"github.com/credserver/credserver/internal/ghapp"
 	"github.com/credserver/credserver/internal/ghapp/fakegithub"
 	"github.com/credserver/credserver/internal/store"
-	"github.com/credserver/credserver/internal/vend"
 )
 
 var t0 = time.Date(2030, 5, 6, 7, 0, 0, 0, time.UTC)
@@ -119,14 +119,14 @@ func (e *env) link(user, login string) {
 	}
 }
 
-func userRequest(user string) vend.Request {
-	return vend.Request{User: user, Grant: "github", Duration: time.Hour, GitHub: &vend.GitHubScope{Mode: "user"}}
+func userRequest(user string) policy.Decision {
+	return policy.Decision{User: user, Grant: "github", Duration: time.Hour, GitHub: &policy.GitHubScope{Mode: policy.GitHubUser}}
 }
 
 // issue asks the App for a credential and returns its body.
-func (e *env) issue(req vend.Request) (*ghapp.Body, error) {
+func (e *env) issue(d policy.Decision) (*ghapp.Body, error) {
 	e.t.Helper()
-	cred, err := e.app.Issue(context.Background(), req)
+	cred, err := e.app.Issue(context.Background(), d)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package ghapp_test
 
 import (
 	"errors"
+	"github.com/credserver/credserver/internal/policy"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +14,10 @@ import (
 	"github.com/credserver/credserver/internal/vend"
 )
 
-func installationRequest(owner string, repos []string, perms map[string]string) vend.Request {
-	return vend.Request{
+func installationRequest(owner string, repos []string, perms map[string]string) policy.Decision {
+	return policy.Decision{
 		User: "ian", Grant: "course-repos", Duration: time.Hour, Location: "https://github.example/" + owner,
-		GitHub: &vend.GitHubScope{Mode: "installation", Owner: owner, Repositories: repos, Permissions: perms},
+		GitHub: &policy.GitHubScope{Mode: policy.GitHubInstallation, Owner: owner, Repositories: repos, Permissions: perms},
 	}
 }
 

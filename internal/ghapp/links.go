@@ -81,6 +81,13 @@ func (l *Links) PollLogin(ctx context.Context, user, id string) (LoginStatus, er
 	if !ok {
 		return LoginStatus{}, ErrLoginNotFound // its provider left the config
 	}
+	acct, err := a.account(ctx, user)
+	if errors.Is(err, ErrNotLinked) || (err == nil && !owns(acct, dl.AccountCreated, dl.Created)) {
+		return LoginStatus{}, ErrLoginNotFound // an earlier account's login
+	}
+	if err != nil {
+		return LoginStatus{}, err
+	}
 	return a.poll(ctx, dl)
 }
 
@@ -91,13 +98,23 @@ func (l *Links) Link(ctx context.Context, provider, user string) (LinkInfo, erro
 		return LinkInfo{}, err
 	}
 	info := LinkInfo{Provider: provider, WebURL: a.webURL}
-	if r, ok := a.rescue.get(user); ok {
+	acct, err := a.account(ctx, user)
+	if errors.Is(err, ErrNotLinked) {
+		return info, nil
+	}
+	if err != nil {
+		return LinkInfo{}, err
+	}
+	if r, ok := a.rescue.get(user); ok && owns(acct, r.AccountCreated, r.Created) {
 		info.Linked, info.Login, info.ExpiresAt = a.linked(r), r.Login, r.RefreshExpires
 		return info, nil
 	}
 	link, err := l.store.GitHubLink(ctx, provider, user)
+	if err == nil {
+		link, err = a.checkLink(ctx, user, link, acct)
+	}
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrTampered), errors.Is(err, store.ErrWrongKey):
+	case errors.Is(err, ErrNotLinked), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrTampered), errors.Is(err, store.ErrWrongKey):
 		return info, nil
 	case err != nil:
 		return LinkInfo{}, fmt.Errorf("ghapp: reading the github link: %w", err)
@@ -134,7 +151,9 @@ func (l *Links) Unlink(ctx context.Context, provider, user string) (Unlinked, er
 	// must not hang on the user's request.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
 	defer cancel()
-	res.Revoked, err = a.revokeGrant(rctx, link.AccessToken)
+	if err = a.calls.allow(user); err == nil {
+		res.Revoked, err = a.revokeGrant(rctx, link.AccessToken)
+	}
 	if err != nil {
 		a.log.Warn("github link removed, but revoking it at GitHub failed", "user", user, "error", err.Error())
 	}

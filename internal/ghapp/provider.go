@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"net/url"
 	"slices"
 	"time"
@@ -50,21 +51,21 @@ type Body struct {
 // Issue implements vend.Provider for github grants: a user token from the
 // user's stored link (ErrNotLinked when there is none), or an installation
 // token narrowed to the grant's repositories and permissions.
-func (a *App) Issue(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
-	if req.GitHub == nil {
+func (a *App) Issue(ctx context.Context, d policy.Decision) (*vend.Credentials, error) {
+	if d.GitHub == nil {
 		return nil, errors.New("ghapp: a github grant without its scope reached the provider")
 	}
-	switch req.GitHub.Mode {
-	case "user":
-		return a.issueUser(ctx, req)
-	case "installation":
-		return a.issueInstallation(ctx, req)
+	switch d.GitHub.Mode {
+	case policy.GitHubUser:
+		return a.issueUser(ctx, d)
+	case policy.GitHubInstallation:
+		return a.issueInstallation(ctx, d)
 	}
-	return nil, fmt.Errorf("ghapp: unknown grant mode %q", req.GitHub.Mode)
+	return nil, fmt.Errorf("ghapp: unknown grant mode %q", d.GitHub.Mode)
 }
 
-func (a *App) issueUser(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
-	l, err := a.userToken(ctx, req.User)
+func (a *App) issueUser(ctx context.Context, d policy.Decision) (*vend.Credentials, error) {
+	l, err := a.userToken(ctx, d.User)
 	if err != nil {
 		return nil, err
 	}
@@ -72,13 +73,13 @@ func (a *App) issueUser(ctx context.Context, req vend.Request) (*vend.Credential
 	if expires.IsZero() {
 		expires = a.now().Add(nominalLife)
 	}
-	b := a.body(req, expires, l.AccessToken, "user")
+	b := a.body(d, expires, l.AccessToken, "user")
 	b.Login = l.Login
 	return &vend.Credentials{Expires: expires, KeyID: tokenID(l.AccessToken), Body: b}, nil
 }
 
-func (a *App) issueInstallation(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
-	gh := req.GitHub
+func (a *App) issueInstallation(ctx context.Context, d policy.Decision) (*vend.Credentials, error) {
+	gh := d.GitHub
 	id, err := a.installationID(ctx, gh.Owner)
 	if err != nil {
 		return nil, err
@@ -95,7 +96,7 @@ func (a *App) issueInstallation(ctx context.Context, req vend.Request) (*vend.Cr
 	if err != nil {
 		return nil, err
 	}
-	b := a.body(req, tr.ExpiresAt, tr.Token, "installation")
+	b := a.body(d, tr.ExpiresAt, tr.Token, "installation")
 	for _, r := range tr.Repositories {
 		b.Repositories = append(b.Repositories, r.FullName)
 	}
@@ -109,8 +110,8 @@ func (a *App) issueInstallation(ctx context.Context, req vend.Request) (*vend.Cr
 	return &vend.Credentials{Expires: tr.ExpiresAt, KeyID: tokenID(tr.Token), Body: b}, nil
 }
 
-func (a *App) body(req vend.Request, expires time.Time, token, kind string) *Body {
-	loc := req.Location
+func (a *App) body(d policy.Decision, expires time.Time, token, kind string) *Body {
+	loc := d.Location
 	if loc == "" {
 		loc = a.webURL
 	}
@@ -119,7 +120,7 @@ func (a *App) body(req vend.Request, expires time.Time, token, kind string) *Bod
 		host = u.Host
 	}
 	return &Body{
-		Grant: req.Grant, Provider: ProviderName, ExpiresAt: expires.UTC().Format(time.RFC3339),
+		Grant: d.Grant, Provider: ProviderName, ExpiresAt: expires.UTC().Format(time.RFC3339),
 		Token: token, Username: Username, Kind: kind, URL: loc, Host: host,
 	}
 }

@@ -36,12 +36,21 @@ func (a *App) userToken(ctx context.Context, user string) (*store.GitHubLink, er
 	if err := a.canUserMode(); err != nil {
 		return nil, err
 	}
-	if l, ok := a.rescue.get(user); ok && a.usable(l) {
+	acct, err := a.account(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := a.rescue.get(user); ok && a.usable(l) && owns(acct, l.AccountCreated, l.Created) {
 		a.rescue.persist(a, user)
 		return l, nil
 	}
 	l, err := a.store.GitHubLink(ctx, a.name, user)
+	if err == nil {
+		l, err = a.checkLink(ctx, user, l, acct)
+	}
 	switch {
+	case errors.Is(err, ErrNotLinked):
+		return nil, err
 	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("%w: no GitHub authorization stored for this user", ErrNotLinked)
 	case errors.Is(err, store.ErrTampered), errors.Is(err, store.ErrWrongKey):
@@ -54,7 +63,12 @@ func (a *App) userToken(ctx context.Context, user string) (*store.GitHubLink, er
 	case !a.refreshable(l):
 		return nil, fmt.Errorf("%w: the GitHub authorization expired", ErrNotLinked)
 	}
-	ch := a.refreshes.DoChan(user, func() (any, error) { return a.refresh(user) })
+	ch := a.refreshes.DoChan(user, func() (any, error) {
+		if err := a.calls.allow(user); err != nil {
+			return nil, err
+		}
+		return a.refresh(user)
+	})
 	select {
 	case res := <-ch:
 		if res.Err != nil {

@@ -22,6 +22,7 @@ var debianFirst = map[string]bool{
 	"python3":                 true,
 	"aws":                     true,
 	"configurable-http-proxy": true,
+	"jupyterhub-singleuser":   true,
 }
 
 // Bin locates the peer program name. It looks in $CREDSERVER_PEERS_DIR/bin,

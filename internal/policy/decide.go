@@ -35,6 +35,7 @@ func (g *grant) resolve(u User, v Verdict) Decision {
 		Access:   v.Access,
 		Duration: v.Duration,
 		User:     u.Name,
+		Created:  u.Created,
 		Create:   g.create,
 		GitHub:   g.github,
 		Location: g.location,

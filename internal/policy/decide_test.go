@@ -26,7 +26,7 @@ grants:
   - {name: a-star, provider: s3, bucket: b-a, prefix: "x/", allow: {users: ["a*", "b?b"]}}
   - {name: staff, provider: gcs, bucket: hub-staff, prefix: "shared/", allow: {groups: [staff]}}
   - {name: teams, provider: gcs, bucket: hub-teams, prefix: "teams/{group}/{user}/", access: readwrite, allow: {users: [carol], groups: ["team-*"]}}
-  - {name: short, provider: s3, bucket: b-short, default_duration: 20m, max_duration: 30m, allow: {users: ["*"]}}
+  - {name: short, provider: s3, bucket: b-short, default_duration: 30m, max_duration: 45m, allow: {users: ["*"]}}
   - {name: blob, provider: blob, container: "scratch-{user}", create: true, access: readwrite, allow: {users: ["*"]}}
   - {name: lake, provider: adls, container: lake, prefix: "home/{user}/", access: readwrite, allow: {users: ["*"]}}
   - {name: gh-user, provider: gh, mode: user, allow: {users: ["*"]}}
@@ -118,10 +118,10 @@ func TestDecide(t *testing.T) {
 				Prefixes: []string{"home/alice/"}, Location: "abfs://lake/home/alice/", User: "alice"}},
 		{name: "github user", user: policy.User{Name: "alice"}, req: policy.Request{Grant: "gh-user"},
 			want: policy.Decision{Provider: "gh", Type: "github", Access: policy.AccessReadWrite, Duration: h,
-				Location: "https://ghe.example.org", User: "alice", GitHub: &policy.GitHubScope{Mode: "user"}}},
+				Location: "https://ghe.example.org", User: "alice", GitHub: &policy.GitHubScope{Mode: policy.GitHubUser}}},
 		{name: "github installation", user: policy.User{Name: "ian", Groups: []string{"instructors"}}, req: policy.Request{Grant: "gh-course"},
 			want: policy.Decision{Provider: "gh", Type: "github", Access: policy.AccessRead, Duration: h,
-				Location: "https://ghe.example.org/my-org", User: "ian", GitHub: &policy.GitHubScope{Mode: "installation", Owner: "my-org",
+				Location: "https://ghe.example.org/my-org", User: "ian", GitHub: &policy.GitHubScope{Mode: policy.GitHubInstallation, Owner: "my-org",
 					Repositories: []string{"course-*"}, Permissions: map[string]string{"contents": "read"}}}},
 		{name: "when true", user: policy.User{Name: "alice"}, req: policy.Request{Grant: "cond"},
 			want: s3("alice", "b-cond", "", policy.AccessRead, h)},
@@ -198,17 +198,17 @@ func TestDecideBounds(t *testing.T) {
 			wantParam: "access", wantMsg: "access readwrite exceeds this grant's maximum of read"},
 		{name: "invalid access", req: policy.Request{Grant: "scratch", Access: 3},
 			wantParam: "access", wantMsg: "access must be read or readwrite"},
-		{name: "default duration", req: policy.Request{Grant: "short"}, wantDur: 20 * time.Minute},
-		{name: "at max", req: policy.Request{Grant: "short", Duration: 30 * time.Minute}, wantDur: 30 * time.Minute},
-		{name: "above max", req: policy.Request{Grant: "short", Duration: 31 * time.Minute},
-			wantParam: "duration", wantMsg: "duration 31m exceeds this grant's maximum of 30m"},
+		{name: "default duration", req: policy.Request{Grant: "short"}, wantDur: 30 * time.Minute},
+		{name: "at max", req: policy.Request{Grant: "short", Duration: 45 * time.Minute}, wantDur: 45 * time.Minute},
+		{name: "above max", req: policy.Request{Grant: "short", Duration: 46 * time.Minute},
+			wantParam: "duration", wantMsg: "duration 46m exceeds this grant's maximum of 45m"},
 		{name: "above 12h", req: policy.Request{Grant: "scratch", Duration: 13 * h},
 			wantParam: "duration", wantMsg: "duration 13h exceeds this grant's maximum of 12h"},
-		{name: "at min", req: policy.Request{Grant: "scratch", Duration: 15 * time.Minute}, wantDur: 15 * time.Minute},
-		{name: "below min", req: policy.Request{Grant: "scratch", Duration: 14*time.Minute + 59*time.Second},
-			wantParam: "duration", wantMsg: "duration 14m59s is below the minimum of 15m"},
+		{name: "at min", req: policy.Request{Grant: "scratch", Duration: 30 * time.Minute}, wantDur: 30 * time.Minute},
+		{name: "below min", req: policy.Request{Grant: "scratch", Duration: 29*time.Minute + 59*time.Second},
+			wantParam: "duration", wantMsg: "duration 29m59s is below the minimum of 30m"},
 		{name: "negative", req: policy.Request{Grant: "scratch", Duration: -h},
-			wantParam: "duration", wantMsg: "duration -1h is below the minimum of 15m"},
+			wantParam: "duration", wantMsg: "duration -1h is below the minimum of 30m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -26,6 +27,9 @@ type Explanation struct {
 	DefaultDuration, MaxDuration time.Duration
 	// When is the grant's condition, "" when it has none.
 	When string
+	// Overlaps are the grants whose locations the config declares may
+	// meet this one's (overlaps on either grant), sorted; nil when none.
+	Overlaps []string
 }
 
 // Explain reports which rule decides whether u may use the named grant
@@ -48,6 +52,7 @@ func (p *Policy) ExplainRequest(u User, r Request) (Explanation, error) {
 		Grant: g.name, Provider: g.provider, Type: g.typ,
 		Allowed: v.Allowed(), Reason: v.Rule(), Verdict: v,
 		MaxAccess: g.access, DefaultDuration: g.def, MaxDuration: g.max,
+		Overlaps: slices.Clone(g.overlaps),
 	}
 	if g.cond != nil {
 		ex.When = g.cond.String()

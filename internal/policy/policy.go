@@ -6,8 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/credserver/credserver/internal/cond"
 	"github.com/credserver/credserver/internal/config"
-	"github.com/credserver/credserver/internal/policy/cond"
 )
 
 // MinDuration is the shortest credential lifetime a request may ask.
@@ -22,6 +22,11 @@ type User struct {
 	// Admin is the hub's admin flag. It grants nothing here: only a
 	// grant's allow rules do.
 	Admin bool
+	// Created is when the hub account was created, zero when unknown. It
+	// tells a re-created account from the one that held the name before:
+	// it is part of every Decision, so nothing cached for one is served
+	// to the other.
+	Created time.Time
 }
 
 // Request is what the caller asks for.
@@ -61,17 +66,33 @@ type Decision struct {
 	Location string
 	// User is the user's name.
 	User string
+	// Created is the user's account creation time (User.Created), zero
+	// when unknown.
+	Created time.Time
 	// Create says the container is created on first use (azure).
 	Create bool
 	// GitHub holds the github grant's settings; nil for other types.
 	GitHub *GitHubScope
 }
 
+// GitHubMode is how a github grant's tokens are made.
+type GitHubMode string
+
+// The GitHub grant modes.
+const (
+	// GitHubUser: the user's own 8-hour device-flow token, refreshed
+	// server-side from the stored link.
+	GitHubUser GitHubMode = config.ModeUser
+	// GitHubInstallation: a 1-hour installation token narrowed to the
+	// grant's repositories and permissions.
+	GitHubInstallation GitHubMode = config.ModeInstallation
+)
+
 // GitHubScope is what a github grant lets a token do. It is shared and
 // must not be modified.
 type GitHubScope struct {
-	// Mode is "user" or "installation".
-	Mode string
+	// Mode is GitHubUser or GitHubInstallation.
+	Mode GitHubMode
 	// Owner, Repositories and Permissions narrow installation tokens.
 	Owner        string
 	Repositories []string
@@ -115,6 +136,7 @@ type grant struct {
 	fixed    []string // Prefixes when prefix has no variable
 	location string   // Location when nothing is templated
 	github   *GitHubScope
+	overlaps []string // grants declared to meet this one, sorted
 }
 
 // Compile validates cfg and compiles its grants: allow lists into exact
@@ -134,6 +156,17 @@ func Compile(cfg *config.Config) (*Policy, error) {
 		}
 		p.grants = append(p.grants, g)
 		p.byName[g.name] = g
+	}
+	for _, g := range cfg.Grants {
+		for _, o := range g.Overlaps {
+			// config.Validate checked that both exist.
+			p.byName[g.Name].overlaps = append(p.byName[g.Name].overlaps, o)
+			p.byName[o].overlaps = append(p.byName[o].overlaps, g.Name)
+		}
+	}
+	for _, g := range p.grants {
+		slices.Sort(g.overlaps)
+		g.overlaps = slices.Compact(g.overlaps)
 	}
 	p.index = newIndex(p.grants)
 	return p, nil
@@ -185,11 +218,11 @@ func compileGrant(cg *config.Grant, prov config.Provider) (*grant, error) {
 		}
 	case config.TypeGitHub:
 		// Copies: the Policy must not change if the caller reuses cfg.
-		g.github = &GitHubScope{Mode: cg.Mode, Owner: cg.Owner,
+		g.github = &GitHubScope{Mode: GitHubMode(cg.Mode), Owner: cg.Owner,
 			Repositories: slices.Clone(cg.Repositories), Permissions: maps.Clone(cg.Permissions)}
 		g.access = githubAccess(cg)
 		g.location = prov.WebURL
-		if cg.Mode == "installation" {
+		if cg.Mode == config.ModeInstallation {
 			g.location = prov.WebURL + "/" + cg.Owner
 		}
 	default:
@@ -202,7 +235,7 @@ func compileGrant(cg *config.Grant, prov config.Provider) (*grant, error) {
 // has the user's own rights; an installation token writes when any of its
 // permissions does.
 func githubAccess(cg *config.Grant) Access {
-	if cg.Mode == "user" {
+	if cg.Mode == config.ModeUser {
 		return AccessReadWrite
 	}
 	for _, v := range cg.Permissions {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/credserver/credserver/internal/policy/cond"
+	"github.com/credserver/credserver/internal/cond"
 )
 
 // Reason is what decided a request.

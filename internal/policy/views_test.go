@@ -25,7 +25,7 @@ func TestGrants(t *testing.T) {
 			user: policy.User{Name: "zed"},
 			want: []policy.GrantView{
 				{Name: "scratch", Provider: "aws", Access: "readwrite", Location: "s3://hub-scratch/zed/", MaxDuration: 12 * h},
-				{Name: "short", Provider: "aws", Access: "read", Location: "s3://b-short/", MaxDuration: 30 * time.Minute},
+				{Name: "short", Provider: "aws", Access: "read", Location: "s3://b-short/", MaxDuration: 45 * time.Minute},
 				{Name: "blob", Provider: "azure", Access: "readwrite", Location: "abfs://scratch-zed/", MaxDuration: 12 * h},
 				{Name: "lake", Provider: "azure", Access: "readwrite", Location: "abfs://lake/home/zed/", MaxDuration: 12 * h},
 				{Name: "gh-user", Provider: "github", Access: "readwrite", Location: "https://ghe.example.org", MaxDuration: 12 * h},
@@ -38,7 +38,7 @@ func TestGrants(t *testing.T) {
 			want: []policy.GrantView{
 				{Name: "scratch", Provider: "aws", Access: "readwrite", Location: "s3://hub-scratch/carol/", MaxDuration: 12 * h},
 				{Name: "staff", Provider: "gcs", Access: "read", Location: "gs://hub-staff/shared/", MaxDuration: 12 * h},
-				{Name: "short", Provider: "aws", Access: "read", Location: "s3://b-short/", MaxDuration: 30 * time.Minute},
+				{Name: "short", Provider: "aws", Access: "read", Location: "s3://b-short/", MaxDuration: 45 * time.Minute},
 				{Name: "blob", Provider: "azure", Access: "readwrite", Location: "abfs://scratch-carol/", MaxDuration: 12 * h},
 				{Name: "lake", Provider: "azure", Access: "readwrite", Location: "abfs://lake/home/carol/", MaxDuration: 12 * h},
 				{Name: "gh-user", Provider: "github", Access: "readwrite", Location: "https://ghe.example.org", MaxDuration: 12 * h},
@@ -53,7 +53,7 @@ func TestGrants(t *testing.T) {
 			want: []policy.GrantView{
 				{Name: "scratch", Provider: "aws", Access: "readwrite", Location: "s3://hub-scratch/bob/", MaxDuration: 12 * h},
 				{Name: "a-star", Provider: "aws", Access: "read", Location: "s3://b-a/x/", MaxDuration: 12 * h},
-				{Name: "short", Provider: "aws", Access: "read", Location: "s3://b-short/", MaxDuration: 30 * time.Minute},
+				{Name: "short", Provider: "aws", Access: "read", Location: "s3://b-short/", MaxDuration: 45 * time.Minute},
 				{Name: "blob", Provider: "azure", Access: "readwrite", Location: "abfs://scratch-bob/", MaxDuration: 12 * h},
 				{Name: "lake", Provider: "azure", Access: "readwrite", Location: "abfs://lake/home/bob/", MaxDuration: 12 * h},
 				{Name: "gh-user", Provider: "github", Access: "readwrite", Location: "https://ghe.example.org", MaxDuration: 12 * h},

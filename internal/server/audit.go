@@ -1,16 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/go-chi/chi/v5/middleware"
-
-	"github.com/credserver/credserver/internal/policy"
-	"github.com/credserver/credserver/internal/vend"
 )
 
 // auditEvent is one line of the audit trail (DESIGN §9). It names who got
@@ -26,7 +22,7 @@ type auditEvent struct {
 	Provider    string    `json:"provider,omitempty"`
 	Access      string    `json:"access,omitempty"`
 	Location    string    `json:"location,omitempty"`
-	ExpiresAt   string    `json:"expires_at,omitempty"`
+	ExpiresAt   auditTime `json:"expires_at,omitzero"`
 	AccessKeyID string    `json:"access_key_id,omitempty"`
 	CacheHit    bool      `json:"cache_hit"`
 	Client      string    `json:"client"`
@@ -34,6 +30,32 @@ type auditEvent struct {
 	GitHubLogin string    `json:"github_login,omitempty"`
 	// TokenID names the delegation token that asked (never the token).
 	TokenID string `json:"token_id,omitempty"`
+}
+
+// auditTime is a time written as RFC 3339 in UTC to the second, as the
+// API's expires_at fields are; the zero time is left out.
+type auditTime time.Time
+
+// IsZero reports the zero time (for omitzero).
+func (t auditTime) IsZero() bool { return time.Time(t).IsZero() }
+
+// MarshalJSON writes the quoted RFC 3339 form.
+func (t auditTime) MarshalJSON() ([]byte, error) { return t.appendJSON(nil), nil }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *auditTime) UnmarshalJSON(b []byte) error {
+	var v time.Time
+	if err := v.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*t = auditTime(v)
+	return nil
+}
+
+func (t auditTime) appendJSON(b []byte) []byte {
+	b = append(b, '"')
+	b = time.Time(t).UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
 }
 
 // auditor writes audit events as JSON lines; writes are serialised so lines
@@ -51,45 +73,29 @@ func newAuditor(w io.Writer, now func() time.Time) *auditor {
 	return &auditor{w: w, now: now}
 }
 
-func (a *auditor) write(r *http.Request, ev auditEvent) {
+// write appends ev as one line and reports whether it reached the writer:
+// a credential whose line is lost must not be handed out.
+func (a *auditor) write(r *http.Request, ev auditEvent) error {
 	ev.Time = a.now().UTC()
-	ev.RequestID = middleware.GetReqID(r.Context())
+	ev.RequestID = requestID(r.Context())
 	ev.Client = clientHost(r)
-	if id := auditCaller(r, ev.Event); id != "" {
-		ev.TokenID = id
-	}
 	bp := lineBufs.Get().(*[]byte)
 	line := append(ev.appendJSON((*bp)[:0]), '\n')
 	a.mu.Lock()
-	_, _ = a.w.Write(line)
+	_, err := a.w.Write(line)
 	a.mu.Unlock()
 	*bp = line
 	lineBufs.Put(bp)
-}
-
-func (a *auditor) issued(r *http.Request, d policy.Decision, c *vend.Credentials, hit bool) {
-	a.write(r, auditEvent{
-		Event: "issued", User: d.User, Grant: d.Grant, Provider: d.Type,
-		Access: d.Access.String(), Location: d.Location,
-		ExpiresAt: c.Expires.UTC().Format(time.RFC3339), AccessKeyID: c.KeyID, CacheHit: hit,
-	})
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
 }
 
 // github records a change to a user's GitHub link: event is
 // github_login_started, github_linked or github_unlinked.
-func (a *auditor) github(r *http.Request, event, user, grant, login string) {
-	a.write(r, auditEvent{Event: event, User: user, Grant: grant, Provider: "github", GitHubLogin: login})
-}
-
-func (a *auditor) denied(r *http.Request, user, grant string, err error) {
-	a.write(r, auditEvent{Event: "denied", User: user, Grant: grant, Code: toAPIError(err).Code})
-}
-
-func (a *auditor) failed(r *http.Request, d policy.Decision, err error) {
-	a.write(r, auditEvent{
-		Event: "failed", User: d.User, Grant: d.Grant, Provider: d.Type,
-		Access: d.Access.String(), Location: d.Location, Code: toAPIError(err).Code,
-	})
+func (a *auditor) github(r *http.Request, event, user, grant, login string) error {
+	return a.write(r, auditEvent{Event: event, User: user, Grant: grant, Provider: "github", GitHubLogin: login})
 }
 
 func clientHost(r *http.Request) string {

@@ -22,7 +22,10 @@ func (ev *auditEvent) appendJSON(b []byte) []byte {
 	b = appendField(b, "provider", ev.Provider, true)
 	b = appendField(b, "access", ev.Access, true)
 	b = appendField(b, "location", ev.Location, true)
-	b = appendField(b, "expires_at", ev.ExpiresAt, true)
+	if !ev.ExpiresAt.IsZero() {
+		b = append(b, `,"expires_at":`...)
+		b = ev.ExpiresAt.appendJSON(b)
+	}
 	b = appendField(b, "access_key_id", ev.AccessKeyID, true)
 	b = append(b, `,"cache_hit":`...)
 	b = strconv.AppendBool(b, ev.CacheHit)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,69 +12,35 @@ import (
 // Delegation tokens on the request path (DESIGN §5): authentication
 // (auth.Either) yields the owner's identity as the hub has it now, with
 // Delegation set; the owner's policy decides first, then the token's own
-// limits apply. Only the routes wrapped in allowDelegation (whoami and
-// credentials) accept such an identity: everywhere else identify refuses
-// it with 403 delegation_not_allowed.
+// limits apply. Only whoami and credentials call identifyDelegable; every
+// other endpoint calls identify, which refuses a delegation token with 403
+// delegation_not_allowed — so an endpoint added later refuses them too.
 
-// callerKey is the context key of the request's *caller.
-type callerKey struct{}
-
-// caller is what a delegable route learns about who called: filled by
-// identify (the delegation, if any) and by the auditor (the outcome), read
-// back by allowDelegation for the metric by token kind.
-type caller struct {
-	authenticated bool
-	deleg         *auth.Delegation
-	event         string
+// identify is authenticate for endpoints delegation tokens may not use.
+func (s *Server) identify(r *http.Request) (auth.Identity, error) {
+	id, err := s.authenticate(r)
+	if err == nil && id.Delegation != nil {
+		return auth.Identity{}, errDelegationNotAllowed("a delegation token may only fetch credentials and call whoami; use your hub token for this")
+	}
+	return id, err
 }
 
-// allowDelegation marks a route as one delegation tokens may use, and
-// counts its credential outcomes by the kind of token that asked.
-func (s *Server) allowDelegation(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &caller{}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
-		if c.event != "" {
-			s.metrics.tokenKind(c.kind(), c.event)
-		}
-	})
+// identifyDelegable is authenticate for whoami and credentials, which
+// take a delegation token too; the caller applies its limits (decide,
+// delegatedViews).
+func (s *Server) identifyDelegable(r *http.Request) (auth.Identity, error) {
+	return s.authenticate(r)
 }
 
-func (c *caller) kind() string {
+// tokenKind is the kind of token behind an outcome, for the metric.
+func tokenKind(o *outcome) string {
 	switch {
-	case c.deleg != nil:
+	case o.deleg != nil:
 		return "delegation"
-	case c.authenticated:
+	case o.user != "":
 		return "hub"
 	}
 	return "none"
-}
-
-// admit passes id on from identify: a delegation identity only on a route
-// that allows one.
-func (s *Server) admit(r *http.Request, id auth.Identity) (auth.Identity, error) {
-	c, _ := r.Context().Value(callerKey{}).(*caller)
-	if id.Delegation != nil && c == nil {
-		return auth.Identity{}, errDelegationNotAllowed("a delegation token may only fetch credentials and call whoami; use your hub token for this")
-	}
-	if c != nil {
-		c.authenticated, c.deleg = true, id.Delegation
-	}
-	return id, nil
-}
-
-// auditCaller records an audit event's outcome for the metric and returns
-// the delegation token id the event is to name, if any.
-func auditCaller(r *http.Request, event string) string {
-	c, _ := r.Context().Value(callerKey{}).(*caller)
-	if c == nil {
-		return ""
-	}
-	c.event = event
-	if c.deleg != nil {
-		return c.deleg.ID
-	}
-	return ""
 }
 
 func errDelegationNotAllowed(msg string) error {

@@ -5,15 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/public"
 	"log/slog"
 	"net/http"
 	"strconv"
-
-	"github.com/go-chi/chi/v5/middleware"
+	"time"
 
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/ghapp"
 	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/store"
 	"github.com/credserver/credserver/internal/vend"
 )
 
@@ -56,7 +57,11 @@ func toAPIError(err error) *apiError {
 	}
 	var reqErr *policy.RequestError
 	var upErr *vend.UpstreamError
+	var tooLarge *http.MaxBytesError
 	switch {
+	case errors.As(err, &tooLarge):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			Msg: fmt.Sprintf("request body exceeds %d bytes", tooLarge.Limit), Err: err}
 	case errors.Is(err, auth.ErrNoToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: "missing_token",
 			Msg: "send your JupyterHub token in the header 'Authorization: token <token>'", Err: err}
@@ -66,8 +71,11 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, auth.ErrInvalidToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
 			Msg: "the hub did not accept this token; it may have expired or been revoked", Err: err}
+	case errors.Is(err, auth.ErrNotForService):
+		return &apiError{Status: http.StatusForbidden, Code: "token_not_for_credserver",
+			Msg: public.Message(err, "this token was not issued for credserver"), Err: err}
 	case errors.Is(err, auth.ErrForbidden):
-		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Msg: vizMessage(err), Err: err}
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Msg: public.Message(err, "this token may not be used here"), Err: err}
 	case errors.Is(err, auth.ErrHubUnavailable):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "hub_unavailable",
 			Msg: "the JupyterHub API is not answering; try again shortly", Err: err, RetryAfter: 5}
@@ -86,7 +94,8 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &reqErr):
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Msg: reqErr.Msg, Err: err}
 	case errors.Is(err, vend.ErrPolicyTooLarge):
-		return &apiError{Status: http.StatusBadRequest, Code: "policy_too_large", Msg: vizMessage(err), Err: err}
+		return &apiError{Status: http.StatusBadRequest, Code: "policy_too_large",
+			Msg: public.Message(err, "the credential this grant needs is too large for the upstream; ask your hub admin"), Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		// The request's deadline passed while an upstream (STS, GitHub)
 		// was still working; the hub's own timeouts are hub_unavailable.
@@ -99,6 +108,16 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, ghapp.ErrNotLinked):
 		return &apiError{Status: http.StatusConflict, Code: "github_not_linked",
 			Msg: "your hub account is not linked to GitHub (or the link expired); run 'credctl github login'", Err: err}
+	case errors.Is(err, store.ErrUnavailable):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "store_unavailable",
+			Msg: "credserver's database is not answering; try again shortly", Err: err, RetryAfter: 2}
+	case errors.Is(err, ghapp.ErrRateLimited):
+		var rl *ghapp.RateLimitError
+		wait := time.Second
+		if errors.As(err, &rl) {
+			wait = rl.Wait
+		}
+		return tooManyRequests("too many GitHub calls for your account; wait before trying again", wait)
 	case errors.Is(err, ghapp.ErrLoginNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: "login_not_found",
 			Msg: "no such GitHub login of yours; start one with 'credctl github login'", Err: err}
@@ -110,13 +129,6 @@ func toAPIError(err error) *apiError {
 		Msg: "internal error; the server log has the details", Err: err}
 }
 
-// vizMessage returns an error's text for errors whose producers promise the
-// text holds no secret: auth.ErrForbidden (which scope is missing, or that
-// the token is not a user's) and vend.ErrPolicyTooLarge.
-func vizMessage(err error) string {
-	return err.Error()
-}
-
 // writeError writes the JSON error body for err and logs the full error.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	ae := toAPIError(err)
@@ -125,7 +137,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		level = slog.LevelWarn
 	}
 	log.LogAttrs(r.Context(), level, "request failed",
-		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("request_id", requestID(r.Context())),
 		slog.Int("status", ae.Status), slog.String("code", ae.Code),
 		slog.String("error", errString(ae.Err)))
 	if ae.Status == http.StatusUnauthorized {
@@ -152,7 +164,7 @@ var newline = []byte("\n")
 // writeJSON writes v as the response body. Headers common to every response
 // (Cache-Control: no-store) are set by middleware.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = headerJSON
 	w.WriteHeader(status)
 	if raw, ok := v.(json.RawMessage); ok {
 		// Already encoded (cached credentials): write the bytes as they are.

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/ghapp"
 	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/store"
 )
 
 // GitHub serves the GitHub account-link endpoints; *ghapp.Links implements
@@ -43,6 +43,9 @@ type githubLoginBody struct {
 	Interval        int    `json:"interval"`
 	Grant           string `json:"grant"`
 	WebURL          string `json:"web_url"`
+	// AppURL is where the user installs the hub's GitHub App on
+	// repositories (providers.<github>.app_url); left out when unset.
+	AppURL string `json:"app_url,omitempty"`
 }
 
 // githubLoginStatusBody is GET /v1/github/login/{login_id}.
@@ -52,9 +55,12 @@ type githubLoginStatusBody struct {
 	Interval int    `json:"interval"`
 }
 
-// whoamiGitHub is whoami's "github" object.
+// whoamiGitHub is whoami's "github" object. Status extends the contract:
+// "linked", "unlinked", or "unknown" when the link could not be read (the
+// store or the hub is down); Linked is then absent, never false.
 type whoamiGitHub struct {
-	Linked    bool   `json:"linked"`
+	Linked    *bool  `json:"linked,omitempty"`
+	Status    string `json:"status"`
 	Login     string `json:"login,omitempty"`
 	ExpiresAt string `json:"expires_at,omitempty"`
 }
@@ -77,11 +83,11 @@ func (s *Server) githubLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.audit.github(r, "github_login_started", id.Name, d.Grant, "")
+	s.auditGitHub(r, "github_login_started", id.Name, d.Grant, "")
 	writeJSON(w, http.StatusOK, githubLoginBody{
 		LoginID: l.ID, UserCode: l.UserCode, VerificationURI: l.VerificationURI,
 		ExpiresAt: l.ExpiresAt.UTC().Format(time.RFC3339), Interval: seconds(l.Interval),
-		Grant: d.Grant, WebURL: d.Location,
+		Grant: d.Grant, WebURL: d.Location, AppURL: l.AppURL,
 	})
 	return nil
 }
@@ -96,11 +102,11 @@ func (s *Server) githubLoginStatus(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if st.Status == "complete" {
+	if st.Status == store.LoginComplete {
 		// A token of an earlier link (perhaps another GitHub account)
 		// must not be served from the cache any more.
 		s.forgetGitHub(id, st.Provider)
-		s.audit.github(r, "github_linked", id.Name, "", st.Login)
+		s.auditGitHub(r, "github_linked", id.Name, "", st.Login)
 	}
 	writeJSON(w, http.StatusOK, githubLoginStatusBody{Status: st.Status, Login: st.Login, Interval: seconds(st.Interval)})
 	return nil
@@ -122,7 +128,7 @@ func (s *Server) githubUnlink(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.forgetGitHub(id, d.Provider)
 	if res.WasLinked {
-		s.audit.github(r, "github_unlinked", id.Name, d.Grant, "")
+		s.auditGitHub(r, "github_unlinked", id.Name, d.Grant, "")
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"linked": false, "was_linked": res.WasLinked, "revoked": res.Revoked})
 	return nil
@@ -132,49 +138,25 @@ func (s *Server) githubUnlink(w http.ResponseWriter, r *http.Request) error {
 // unlink is for: the one named by ?grant=, else the first the caller may
 // use, in policy order.
 func (s *Server) githubUserGrant(id auth.Identity, q url.Values) (policy.Decision, error) {
-	name, given, err := single(q, "grant")
+	name, _, err := single(q, "grant")
 	if err != nil {
 		return policy.Decision{}, err
 	}
-	u, pol := policyUser(id), s.policy.Load()
-	if given {
-		d, err := pol.Decide(u, policy.Request{Grant: name})
-		if err != nil {
-			return policy.Decision{}, err
-		}
-		if d.GitHub == nil || d.GitHub.Mode != "user" {
-			return policy.Decision{}, &policy.RequestError{Param: "grant", Msg: fmt.Sprintf("grant %q is not a GitHub grant with mode user", clip(name))}
-		}
-		return d, nil
-	}
-	for _, v := range pol.Grants(u) {
-		if v.Provider != "github" {
-			continue
-		}
-		if d, err := pol.Decide(u, policy.Request{Grant: v.Name}); err == nil && d.GitHub != nil && d.GitHub.Mode == "user" {
-			return d, nil
-		}
-	}
-	return policy.Decision{}, fmt.Errorf("%w: the hub policy gives you no GitHub grant with mode user", policy.ErrNotAllowed)
+	return s.policy.Load().GitHubUserGrant(policyUser(id), name)
 }
 
 // forgetGitHub drops the caller's cached credentials of every GitHub grant
 // of provider.
 func (s *Server) forgetGitHub(id auth.Identity, provider string) {
-	u, pol := policyUser(id), s.policy.Load()
-	for _, v := range pol.Grants(u) {
-		if v.Provider != "github" {
-			continue
-		}
-		if d, err := pol.Decide(u, policy.Request{Grant: v.Name}); err == nil && d.Provider == provider {
-			s.cache.Forget(id.Name, d.Grant)
-		}
+	for _, grant := range s.policy.Load().GitHubGrants(policyUser(id), provider) {
+		s.cache.Forget(id.Name, grant)
 	}
 }
 
 // whoamiGitHub reports the caller's link for their first GitHub grant with
 // mode user; nil when GitHub is not configured or they have no such grant.
-// Trouble reading the store is logged, not fatal: whoami still answers.
+// Trouble reading the store (or the hub's account directory) is logged, not
+// fatal: whoami still answers, with status "unknown" rather than a guess.
 func (s *Server) whoamiGitHub(r *http.Request, id auth.Identity) *whoamiGitHub {
 	if s.github == nil || id.Delegation != nil { // a delegation token sees only its grants
 		return nil
@@ -186,9 +168,13 @@ func (s *Server) whoamiGitHub(r *http.Request, id auth.Identity) *whoamiGitHub {
 	info, err := s.github.Link(r.Context(), d.Provider, id.Name)
 	if err != nil {
 		s.log.Warn("whoami: reading the github link failed", "user", id.Name, "error", err.Error())
-		return nil
+		return &whoamiGitHub{Status: "unknown"}
 	}
-	out := &whoamiGitHub{Linked: info.Linked, Login: info.Login}
+	linked := info.Linked
+	out := &whoamiGitHub{Linked: &linked, Status: "unlinked", Login: info.Login}
+	if linked {
+		out.Status = "linked"
+	}
 	if !info.ExpiresAt.IsZero() {
 		out.ExpiresAt = info.ExpiresAt.UTC().Format(time.RFC3339)
 	}

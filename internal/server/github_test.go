@@ -73,7 +73,7 @@ func newGitHubFixture(t *testing.T) *githubFixture {
 	}
 	app, err := ghapp.New(ghapp.Config{
 		Name: "gh", AppID: fake.AppID(), PrivateKey: key, ClientID: fake.ClientID(), ClientSecret: fake.ClientSecret(),
-		APIURL: fake.URL(), WebURL: fake.URL(), Store: st, Now: clock.Now,
+		APIURL: fake.URL(), WebURL: fake.URL(), AppURL: "https://ghe.example/github-apps/hub-app", Store: st, Now: clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestGitHubLinkLifecycle(t *testing.T) {
 	if ghErrorCode(m) != "github_not_linked" || !strings.Contains(m["error"].(map[string]any)["message"].(string), "credctl github login") {
 		t.Errorf("before login: %v", m)
 	}
-	if who := g.call(t, "GET", "/v1/whoami", "alice", 200); !jsonEqual(who["github"], map[string]any{"linked": false}) {
+	if who := g.call(t, "GET", "/v1/whoami", "alice", 200); !jsonEqual(who["github"], map[string]any{"linked": false, "status": "unlinked"}) {
 		t.Errorf("whoami github before login: %v", who["github"])
 	}
 
@@ -135,7 +135,8 @@ func TestGitHubLinkLifecycle(t *testing.T) {
 			t.Errorf("login answer lacks %s: %v", k, login)
 		}
 	}
-	if login["interval"] != float64(5) || login["grant"] != "github" || login["web_url"] != "https://ghe.example" {
+	if login["interval"] != float64(5) || login["grant"] != "github" || login["web_url"] != "https://ghe.example" ||
+		login["app_url"] != "https://ghe.example/github-apps/hub-app" {
 		t.Errorf("login answer = %v", login)
 	}
 	id := login["login_id"].(string)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,40 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/policy"
-	"github.com/credserver/credserver/internal/vend"
 )
-
-// knower is implemented by authenticators that can tell, without an
-// upstream call, that a token's identity is cached.
-type knower interface{ Known(token string) bool }
-
-// identify resolves the caller from the Authorization header only. Failed
-// authentications are counted per client address; an address over its
-// limit is refused before any hub call unless its token is already known.
-func (s *Server) identify(r *http.Request) (auth.Identity, error) {
-	client := clientHost(r)
-	tok, err := auth.TokenFromRequest(r)
-	if err == nil {
-		if over, wait := s.authLimit.exhausted(client, s.now()); over {
-			if k, ok := s.auth.(knower); !ok || !k.Known(tok) {
-				s.metrics.rateLimited("auth_failures")
-				return auth.Identity{}, tooManyRequests("too many failed authentications from this address; try again later", wait)
-			}
-		}
-		var id auth.Identity
-		if id, err = s.auth.Authenticate(r.Context(), tok); err == nil {
-			return s.admit(r, id)
-		}
-	}
-	if errors.Is(err, auth.ErrNoToken) || errors.Is(err, auth.ErrInvalidToken) {
-		s.authLimit.allow(client, s.now())
-	}
-	return auth.Identity{}, err
-}
 
 func policyUser(id auth.Identity) policy.User {
 	return policy.User{Name: id.Name, Groups: id.Groups, Admin: id.Admin}
@@ -67,7 +35,7 @@ type whoamiBody struct {
 }
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.identify(r)
+	id, err := s.identifyDelegable(r)
 	if err != nil {
 		return err
 	}
@@ -86,64 +54,66 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// GET {base}/v1/credentials/{grant}: auth → decide → issue → respond,
+// with one outcome recorded whatever the exit.
 func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
-	grant := chi.URLParam(r, "grant")
-	id, err := s.identify(r)
-	if err != nil {
-		// Unknown callers are part of the trail too; the user is unknown.
-		s.audit.denied(r, "", grant, err)
+	o := s.credential(r)
+	if err := s.record(r, &o); err != nil {
 		return err
 	}
-	req, err := parseCredentialRequest(grant, r.URL.Query())
+	writeJSON(w, http.StatusOK, o.cred.Body)
+	return nil
+}
+
+// credential runs one credential request up to the response.
+func (s *Server) credential(r *http.Request) (o outcome) {
+	grant := s.grantParam(r)
+	o.grant = boundedGrant(grant)
+	id, err := s.identifyDelegable(r)
 	if err != nil {
-		s.metrics.credential("", "_invalid_request", "denied")
-		s.audit.denied(r, id.Name, grant, err)
-		return err
+		o.err = err
+		return o
+	}
+	o.user, o.deleg = id.Name, id.Delegation
+	req, err := parseCredentialRequest(grant, r.URL.RawQuery)
+	if err != nil {
+		o.err, o.invalid = err, true
+		return o
 	}
 	if ok, wait := s.userLimit.allow(id.Name, s.now()); !ok {
 		s.metrics.rateLimited("user")
-		err := tooManyRequests("too many credential requests; credentials are cached, so reuse the ones you have", wait)
-		s.audit.denied(r, id.Name, grant, err)
-		return err
+		o.err = tooManyRequests("too many credential requests; credentials are cached, so reuse the ones you have", wait)
+		return o
 	}
-	pol := s.policy.Load()
-	d, err := decide(pol, id, req)
-	if err != nil {
-		s.metrics.credential("", metricGrant(err, grant), "denied")
-		s.audit.denied(r, id.Name, grant, err)
-		return err
+	if o.decision, o.err = decide(s.policy.Load(), id, req); o.err != nil {
+		return o
 	}
-	prov, ok := s.providers[d.Provider]
+	o.decided = true
+	prov, ok := s.providers[o.decision.Provider]
 	if !ok {
 		// Config validation ties every grant to a built provider; reaching
 		// here is a wiring bug, not a client error.
-		return fmt.Errorf("no provider %q built for grant %q", d.Provider, d.Grant)
+		o.err = fmt.Errorf("no provider %q built for grant %q", o.decision.Provider, o.decision.Grant)
+		return o
 	}
-	vreq := vend.Request{
-		User: d.User, Grant: d.Grant, Access: d.Access.String(), Duration: d.Duration,
-		Bucket: d.Bucket, Prefixes: d.Prefixes, Location: d.Location, Create: d.Create,
+	if o.decision.Created, o.err = s.accountCreated(r.Context(), id, o.decision); o.err != nil {
+		return o
 	}
-	if gh := d.GitHub; gh != nil {
-		vreq.GitHub = &vend.GitHubScope{Mode: gh.Mode, Owner: gh.Owner, Repositories: gh.Repositories, Permissions: gh.Permissions}
-	}
-	cred, hit, err := s.cache.Issue(r.Context(), prov, vend.Key(vreq), vreq)
-	if err != nil {
-		s.metrics.credential(d.Type, d.Grant, "error")
-		s.audit.failed(r, d, err)
-		return err
-	}
-	s.metrics.credentialCache(hit)
-	s.metrics.credential(d.Type, d.Grant, "issued")
-	s.audit.issued(r, d, cred, hit)
-	writeJSON(w, http.StatusOK, cred.Body)
-	return nil
+	o.cred, o.hit, o.err = s.cache.Issue(r.Context(), prov, o.decision)
+	return o
 }
 
 // parseCredentialRequest reads the query of GET /v1/credentials/{grant}.
 // Unknown parameters are ignored (a token there is never read); a parameter
 // given twice is an error rather than a silent pick.
-func parseCredentialRequest(grant string, q url.Values) (policy.Request, error) {
+func parseCredentialRequest(grant string, rawQuery string) (policy.Request, error) {
 	req := policy.Request{Grant: grant}
+	if rawQuery == "" {
+		return req, nil
+	}
+	// As url.URL.Query: what parses is read, the rest ignored. Most
+	// requests have no query, and skip this allocation.
+	q, _ := url.ParseQuery(rawQuery)
 	if v, ok, err := single(q, "access"); err != nil {
 		return req, err
 	} else if ok {
@@ -208,13 +178,4 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
-}
-
-// metricGrant bounds the grant label to names in the policy: a name the
-// policy does not know could be anything a client sent.
-func metricGrant(err error, grant string) string {
-	if errors.Is(err, policy.ErrUnknownGrant) {
-		return "_unknown"
-	}
-	return grant
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/vend"
 )
 
@@ -27,6 +28,7 @@ type Metrics struct {
 	reloads   *prometheus.CounterVec
 	rateLimit *prometheus.CounterVec
 	byToken   *prometheus.CounterVec
+	auditErrs prometheus.Counter
 }
 
 // NewMetrics registers the metrics, plus the Go and process collectors, on
@@ -59,11 +61,15 @@ func NewMetrics() *Metrics {
 	m.rateLimit = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "credserver_rate_limited_total", Help: "Requests refused with 429, by limit (user, auth_failures).",
 	}, []string{"limit"})
+	m.auditErrs = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "credserver_audit_write_errors_total",
+		Help: "Audit lines that could not be written; a credential whose line is lost is not handed out.",
+	})
 	m.byToken = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "credserver_credential_requests_by_token_kind_total",
-		Help: "Credential and whoami outcomes (issued, denied, failed) by the kind of token that asked (hub, delegation, none).",
+		Help: "Credential outcomes (issued, denied, failed) by the kind of token that asked (hub, delegation, none).",
 	}, []string{"kind", "result"})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.byToken} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.auditErrs, m.byToken} {
 		f(c)
 	}
 	return m
@@ -116,7 +122,7 @@ func (m *Metrics) credential(provider, grant, result string) {
 	m.issued.WithLabelValues(provider, grant, result).Inc()
 }
 
-// tokenKind counts one audited credential outcome by token kind.
+// tokenKind counts one credential outcome by token kind.
 func (m *Metrics) tokenKind(kind, result string) {
 	if m == nil {
 		return
@@ -166,6 +172,13 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+func (m *Metrics) auditWriteFailed() {
+	if m == nil {
+		return
+	}
+	m.auditErrs.Inc()
+}
+
 func (m *Metrics) rateLimited(limit string) {
 	if m == nil {
 		return
@@ -194,9 +207,9 @@ func (m *Metrics) InstrumentTransport(upstream string, rt http.RoundTripper) htt
 // InstrumentProvider observes every upstream call a provider makes (one per
 // coalesced cache miss), whatever transport the provider's SDK uses.
 func (m *Metrics) InstrumentProvider(upstream string, p vend.Provider) vend.Provider {
-	return providerFunc(func(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
+	return providerFunc(func(ctx context.Context, d policy.Decision) (*vend.Credentials, error) {
 		start := time.Now()
-		c, err := p.Issue(ctx, req)
+		c, err := p.Issue(ctx, d)
 		m.ObserveUpstream(upstream, time.Since(start), err)
 		return c, err
 	})
@@ -206,10 +219,10 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-type providerFunc func(context.Context, vend.Request) (*vend.Credentials, error)
+type providerFunc func(context.Context, policy.Decision) (*vend.Credentials, error)
 
-func (f providerFunc) Issue(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
-	return f(ctx, req)
+func (f providerFunc) Issue(ctx context.Context, d policy.Decision) (*vend.Credentials, error) {
+	return f(ctx, d)
 }
 
 type upstreamError string

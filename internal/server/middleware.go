@@ -1,16 +1,13 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 )
 
 // maxBodyBytes bounds request bodies; no endpoint needs more.
@@ -18,23 +15,28 @@ const maxBodyBytes = 64 << 10
 
 // noStore marks every response, errors included, as not cacheable: bodies
 // carry credentials.
+var (
+	headerNoStore = []string{"no-store"}
+	headerJSON    = []string{"application/json"}
+)
+
 func noStore(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
+		// The shared value slices below are never appended to (headers
+		// are only ever Set), so one per process serves every response.
+		w.Header()["Cache-Control"] = headerNoStore
 		next.ServeHTTP(w, r)
 	})
 }
 
 // limitBody answers 413 for bodies declared larger than limit and caps the
-// rest while they are read.
-func limitBody(limit int64) func(http.Handler) http.Handler {
+// rest while they are read (a handler reading past the cap gets an
+// *http.MaxBytesError, which toAPIError maps to the same 413).
+func (s *Server) limitBody(limit int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > limit {
-				var body errorBody
-				body.Error.Code = "body_too_large"
-				body.Error.Message = fmt.Sprintf("request body exceeds %d bytes", limit)
-				writeJSON(w, http.StatusRequestEntityTooLarge, body)
+				writeError(w, r, s.log, &http.MaxBytesError{Limit: limit})
 				return
 			}
 			if r.Body != nil && r.Body != http.NoBody {
@@ -45,52 +47,49 @@ func limitBody(limit int64) func(http.Handler) http.Handler {
 	}
 }
 
-// observe records each request's route, status and latency in the metrics
-// and, at debug level, in the log, wrapping the response writer once for
-// both. The route is read after the handler ran, when chi has matched it;
+// begin is the outermost middleware. It gives each request, in one
+// allocation (see request), its request id (for the logs and the audit
+// trail; generated here, never taken from the client, so audit ids cannot
+// be forged), its deadline (auth and vend stop waiting on upstreams when it
+// passes, so a hung hub or STS cannot hold a client), and a response writer
+// that remembers the status. When the handler is done it records the
+// route, status and latency in the metrics and, at debug level, in the
+// log. The route is read after the handler ran, when chi has matched it;
 // unmatched paths share one label so scanners cannot grow the label set.
 // The log line has the path pattern only: a query string may hold a token a
 // client put there by mistake.
-func (s *Server) observe(next http.Handler) http.Handler {
+func (s *Server) begin(next http.Handler) http.Handler { return s.instrument("", next) }
+
+// instrument is begin for a handler whose route pattern is known in
+// advance (route), or read from chi afterwards ("").
+func (s *Server) instrument(route string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rq := &request{parent: r.Context(), deadline: start.Add(s.timeout), prefix: s.reqPrefix, seq: s.reqSeq.Add(1), w: w}
+		defer rq.release()
+		r = r.WithContext(rq)
+		next.ServeHTTP(rq, r)
 		debug := s.log.Enabled(r.Context(), slog.LevelDebug)
 		if s.metrics == nil && !debug {
-			next.ServeHTTP(w, r)
 			return
 		}
-		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r)
-		route := chi.RouteContext(r.Context()).RoutePattern()
+		route := route
 		if route == "" {
-			route = "unmatched"
+			if rctx := chi.RouteContext(r.Context()); rctx != nil {
+				route = rctx.RoutePattern()
+			}
+			if route == "" {
+				route = "unmatched"
+			}
 		}
-		status := ww.Status()
-		if status == 0 {
-			status = http.StatusOK
-		}
-		elapsed := time.Since(start)
+		status, elapsed := rq.Status(), time.Since(start)
 		s.metrics.observe(route, status, elapsed)
 		if debug {
 			s.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
-				slog.String("request_id", middleware.GetReqID(r.Context())),
+				slog.String("request_id", rq.requestID()),
 				slog.String("method", r.Method), slog.String("route", route),
 				slog.Int("status", status), slog.Duration("duration", elapsed))
 		}
-	})
-}
-
-// requestContext gives each request, in one derived context, its request id
-// (for the logs and the audit trail; generated here, never taken from the
-// client, so audit ids cannot be forged) and its deadline: auth and vend
-// stop waiting on upstreams when it passes, so a hung hub or STS cannot
-// hold a client.
-func (s *Server) requestContext(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := s.reqPrefix + strconv.FormatUint(s.reqSeq.Add(1), 10)
-		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), middleware.RequestIDKey, id), s.timeout)
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -102,7 +101,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic serving request", "request_id", middleware.GetReqID(r.Context()),
+				s.log.Error("panic serving request", "request_id", requestID(r.Context()),
 					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				writeError(w, r, s.log, fmt.Errorf("panic: %v", v))
 			}

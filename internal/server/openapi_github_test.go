@@ -10,15 +10,21 @@ import (
 	"github.com/credserver/credserver/internal/config"
 	"github.com/credserver/credserver/internal/ghapp"
 	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/store"
 )
 
 // fakeGitHub is the account-link service for the conformance scenarios.
 type fakeGitHub struct {
-	poll    ghapp.LoginStatus
-	pollErr error
+	poll     ghapp.LoginStatus
+	pollErr  error
+	linkErr  error
+	loginErr error
 }
 
 func (g *fakeGitHub) StartLogin(_ context.Context, provider, _ string) (ghapp.Login, error) {
+	if g.loginErr != nil {
+		return ghapp.Login{}, g.loginErr
+	}
 	return ghapp.Login{ID: "login-1", UserCode: "ABCD-1234", VerificationURI: "https://github.com/login/device",
 		ExpiresAt: time.Now().Add(15 * time.Minute), Interval: 5 * time.Second}, nil
 }
@@ -35,6 +41,9 @@ func (g *fakeGitHub) Unlink(context.Context, string, string) (ghapp.Unlinked, er
 }
 
 func (g *fakeGitHub) Link(_ context.Context, provider, _ string) (ghapp.LinkInfo, error) {
+	if g.linkErr != nil {
+		return ghapp.LinkInfo{}, g.linkErr
+	}
 	return ghapp.LinkInfo{Provider: provider, Linked: true, Login: "ada",
 		ExpiresAt: time.Now().Add(180 * 24 * time.Hour), WebURL: "https://github.com"}, nil
 }
@@ -66,6 +75,7 @@ func githubScenarios(t *testing.T) []specScenario {
 	alice := "token tok-alice"
 	notLinked := fmt.Errorf("%w: no GitHub authorization stored for this user", ghapp.ErrNotLinked)
 	gh := func(g *fakeGitHub) func(*Deps) { return withGitHub(t, g, notLinked) }
+	storeDown := fmt.Errorf("ghapp: reading the github link: %w: dial tcp: connection refused", store.ErrUnavailable)
 	return []specScenario{
 		{name: "whoami with a GitHub link", target: b + "/v1/whoami", authz: alice, status: 200, deps: gh(&fakeGitHub{})},
 		{name: "github login", method: "POST", target: b + "/v1/github/login", authz: alice, status: 200, deps: gh(&fakeGitHub{})},
@@ -79,6 +89,11 @@ func githubScenarios(t *testing.T) []specScenario {
 			deps: gh(&fakeGitHub{pollErr: fmt.Errorf("%w: nope", ghapp.ErrLoginNotFound)})},
 		{name: "github unlink", method: "DELETE", target: b + "/v1/github/link", authz: alice, status: 200, deps: gh(&fakeGitHub{})},
 		{name: "github not linked", target: b + "/v1/credentials/github", authz: alice, status: 409, code: "github_not_linked", deps: gh(&fakeGitHub{})},
+		{name: "whoami, store down", target: b + "/v1/whoami", authz: alice, status: 200, deps: gh(&fakeGitHub{linkErr: storeDown})},
+		{name: "github store unavailable", target: b + "/v1/credentials/github", authz: alice, status: 503, code: "store_unavailable",
+			deps: func(d *Deps) { withGitHub(t, &fakeGitHub{}, storeDown)(d) }},
+		{name: "github calls rate limited", method: "POST", target: b + "/v1/github/login", authz: alice, status: 429, code: "rate_limited",
+			deps: gh(&fakeGitHub{loginErr: &ghapp.RateLimitError{Wait: 3 * time.Second}})},
 		{name: "github unlink without a token", method: "DELETE", target: b + "/v1/github/link", status: 401, code: "missing_token", deps: gh(&fakeGitHub{})},
 	}
 }

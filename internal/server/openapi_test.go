@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/public"
 	"io"
 	"net/http"
 	"strings"
@@ -148,6 +149,7 @@ func specScenarios(t *testing.T) []specScenario {
 		{name: "missing token", target: b + "/v1/credentials/scratch", status: 401, code: "missing_token"},
 		{name: "invalid token", target: b + "/v1/whoami", authz: "token nope", status: 401, code: "invalid_token"},
 		{name: "service token", target: b + "/v1/credentials/scratch", authz: "token tok-svc", status: 403, code: "forbidden"},
+		{name: "token for another client", target: b + "/v1/credentials/scratch", authz: "token tok-other", status: 403, code: "token_not_for_credserver"},
 		{name: "hub down", target: b + "/v1/whoami", authz: "token tok-down", status: 503, code: "hub_unavailable"},
 		{name: "hub misconfigured", target: b + "/v1/credentials/scratch", authz: "token tok-404", status: 502, code: "hub_misconfigured"},
 		{name: "unknown grant", target: b + "/v1/credentials/nope", authz: alice, status: 404, code: "unknown_grant"},
@@ -155,7 +157,7 @@ func specScenarios(t *testing.T) []specScenario {
 		{name: "bad access", target: b + "/v1/credentials/scratch?access=write", authz: alice, status: 400, code: "bad_request"},
 		{name: "duration over max", target: b + "/v1/credentials/scratch?duration=13h", authz: alice, status: 400, code: "bad_request"},
 		{name: "policy too large", target: b + "/v1/credentials/scratch", authz: alice, status: 400, code: "policy_too_large",
-			setup: failWith(fmt.Errorf("%w: 2300 bytes, the limit is 2048", vend.ErrPolicyTooLarge))},
+			setup: failWith(public.Wrap(vend.ErrPolicyTooLarge, "2300 bytes, the limit is 2048"))},
 		{name: "sts refused", target: b + "/v1/credentials/scratch", authz: alice, status: 502, code: "upstream_error",
 			setup: failWith(&vend.UpstreamError{Upstream: "sts", Status: 403, Code: "AccessDenied", Reason: "not authorized to perform sts:AssumeRole"})},
 		{name: "internal", target: b + "/v1/credentials/scratch", authz: alice, status: 500, code: "internal",
@@ -168,6 +170,8 @@ func specScenarios(t *testing.T) []specScenario {
 			setup: failWith(fmt.Errorf("sts: %w", context.DeadlineExceeded))},
 		{name: "client closed", target: b + "/v1/credentials/scratch", authz: alice, status: 499, code: "client_closed_request",
 			setup: failWith(fmt.Errorf("sts: %w", context.Canceled))},
+		{name: "audit trail unwritable", target: b + "/v1/credentials/scratch", authz: alice, status: 503, code: "audit_unavailable",
+			deps: func(d *Deps) { d.Audit = failingWriter{} }},
 		{name: "no such route", target: b + "/v2/nothing", status: 404, code: "not_found"},
 		{name: "outside base path", target: "/v1/whoami", authz: alice, status: 404, code: "not_found"},
 		{name: "method not allowed", method: "POST", target: b + "/v1/whoami", authz: alice, status: 405, code: "method_not_allowed"},

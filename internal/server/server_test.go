@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/public"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,13 +67,13 @@ func (f fakeAuth) Authenticate(_ context.Context, tok string) (auth.Identity, er
 // fakeProvider issues credentials that name the request, or fails with err.
 type fakeProvider struct {
 	mu   sync.Mutex
-	reqs []vend.Request
+	reqs []policy.Decision
 	err  error
 }
 
 const fakeSecret = "SECRET-wJalrXUtnFEMI-K7MDENG"
 
-func (p *fakeProvider) Issue(_ context.Context, req vend.Request) (*vend.Credentials, error) {
+func (p *fakeProvider) Issue(_ context.Context, req policy.Decision) (*vend.Credentials, error) {
 	p.mu.Lock()
 	p.reqs = append(p.reqs, req)
 	p.mu.Unlock()
@@ -146,6 +147,7 @@ func defaultAuth() fakeAuth {
 		"tok-alice": alice,
 		"tok-bob":   bob,
 		"tok-svc":   fmt.Errorf("%w: the token belongs to a service, not a user", auth.ErrForbidden),
+		"tok-other": fmt.Errorf("%w: the token lacks the scope access:services!service=credserver", auth.ErrNotForService),
 		"tok-down":  fmt.Errorf("%w: dial tcp: connection refused", auth.ErrHubUnavailable),
 		"tok-404":   fmt.Errorf("%w: hub answered 404", auth.ErrHubMisconfigured),
 	}
@@ -165,6 +167,7 @@ func TestErrorMapping(t *testing.T) {
 		{"token in query only", base + "/v1/credentials/scratch?token=tok-alice", "", 401, "missing_token"},
 		{"bad token", base + "/v1/credentials/scratch", "token nope", 401, "invalid_token"},
 		{"service token", base + "/v1/credentials/scratch", "token tok-svc", 403, "forbidden"},
+		{"token for another client", base + "/v1/credentials/scratch", "token tok-other", 403, "token_not_for_credserver"},
 		{"hub down", base + "/v1/credentials/scratch", "token tok-down", 503, "hub_unavailable"},
 		{"hub misconfigured", base + "/v1/whoami", "token tok-404", 502, "hub_misconfigured"},
 		{"unknown grant", base + "/v1/credentials/nope", "token tok-alice", 404, "unknown_grant"},
@@ -223,7 +226,11 @@ func TestUpstreamErrors(t *testing.T) {
 	}{
 		{"sts refused", &vend.UpstreamError{Upstream: "sts", Status: 403, Code: "AccessDenied", Reason: "not authorized to perform sts:AssumeRole", Err: errors.New("arn:aws:iam::123456789012:role/x")},
 			502, "upstream_error", "not authorized to perform sts:AssumeRole", "123456789012"},
-		{"policy too large", fmt.Errorf("%w: 2300 bytes, the limit is 2048", vend.ErrPolicyTooLarge), 400, "policy_too_large", "2048", ""},
+		{"policy too large", public.Wrap(vend.ErrPolicyTooLarge, "2300 bytes, the limit is 2048"), 400, "policy_too_large", "2048", ""},
+		// A wrapped error's own text is never shown, even under a sentinel
+		// whose public message would be.
+		{"policy too large, text not marked public", fmt.Errorf("%w: bucket of account 123456789012", vend.ErrPolicyTooLarge),
+			400, "policy_too_large", "too large", "123456789012"},
 		{"unexpected", errors.New("secret internal detail " + fakeSecret), 500, "internal", "internal error", fakeSecret},
 		{"upstream past the deadline", fmt.Errorf("waiting for sts: %w", context.DeadlineExceeded), 504, "upstream_timeout", "did not answer in time", ""},
 	}
@@ -262,9 +269,9 @@ func TestCredentials(t *testing.T) {
 	if got := rec.Header().Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control = %q", got)
 	}
-	want := vend.Request{User: "alice", Grant: "scratch", Access: "read", Duration: 2 * time.Hour,
+	want := policy.Decision{User: "alice", Grant: "scratch", Provider: "s3", Type: "aws", Access: policy.AccessRead, Duration: 2 * time.Hour,
 		Bucket: "hub-scratch", Prefixes: []string{"alice/"}, Location: "s3://hub-scratch/alice/"}
-	if diff := cmp.Diff([]vend.Request{want}, f.prov.reqs); diff != "" {
+	if diff := cmp.Diff([]policy.Decision{want}, f.prov.reqs); diff != "" {
 		t.Errorf("provider request (-want +got):\n%s", diff)
 	}
 	// The same request again is served from the cache.
@@ -274,7 +281,7 @@ func TestCredentials(t *testing.T) {
 	}
 	// Defaults: the grant's access and default duration.
 	f.do("GET", "/services/credserver/v1/credentials/scratch", hdr)
-	if got := f.prov.reqs[len(f.prov.reqs)-1]; got.Access != "readwrite" || got.Duration != time.Hour {
+	if got := f.prov.reqs[len(f.prov.reqs)-1]; got.Access != policy.AccessReadWrite || got.Duration != time.Hour {
 		t.Errorf("defaults: access %q duration %v, want readwrite 1h", got.Access, got.Duration)
 	}
 

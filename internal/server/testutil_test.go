@@ -25,3 +25,8 @@ func newTestLogger(w io.Writer) *slog.Logger {
 }
 
 func errorsJoin(errs ...error) error { return errors.Join(errs...) }
+
+// failingWriter is an audit writer whose every write fails, like a full disk.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -119,8 +120,8 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := dt.Tokens.CreateDelegationToken(r.Context(), rec); err != nil {
 		return fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
 	}
-	s.audit.write(r, auditEvent{Event: "delegation_token_created", User: id.Name, Grant: strings.Join(rec.Grants, ","), Access: access,
-		ExpiresAt: formatTime(rec.ExpiresAt), TokenID: rec.ID})
+	s.auditToken(r, auditEvent{Event: "delegation_token_created", User: id.Name, Grant: strings.Join(rec.Grants, ","), Access: access,
+		ExpiresAt: auditTime(rec.ExpiresAt), TokenID: rec.ID})
 	writeJSON(w, http.StatusCreated, createdToken{
 		ID: rec.ID, Token: token, Grants: rec.Grants, Access: rec.Access,
 		ExpiresAt: formatTime(rec.ExpiresAt), Note: rec.Note, CreatedAt: formatTime(rec.Created),
@@ -239,9 +240,19 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if f := s.delegation.Forget; f != nil {
 		f(tid)
 	}
-	s.audit.write(r, auditEvent{Event: "delegation_token_revoked", User: id.Name, TokenID: tid})
+	s.auditToken(r, auditEvent{Event: "delegation_token_revoked", User: id.Name, TokenID: tid})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// auditToken records a token's creation or revocation. The change has
+// happened by then, so a lost line is logged and counted, not undone.
+func (s *Server) auditToken(r *http.Request, ev auditEvent) {
+	if err := s.audit.write(r, ev); err != nil {
+		s.metrics.auditWriteFailed()
+		s.log.LogAttrs(r.Context(), slog.LevelError, "audit line not written", slog.String("event", ev.Event),
+			slog.String("user", ev.User), slog.String("token_id", ev.TokenID), slog.String("error", err.Error()))
+	}
 }
 
 // newTokenID is a token's public name: 16 lowercase base32 characters.

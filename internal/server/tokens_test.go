@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/auth"
+	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/store"
 )
 
@@ -169,7 +170,7 @@ func TestDelegationLimits(t *testing.T) {
 	f.prov.mu.Lock()
 	got := f.prov.reqs[len(f.prov.reqs)-1]
 	f.prov.mu.Unlock()
-	if got.User != "alice" || got.Access != "read" {
+	if got.User != "alice" || got.Access != policy.AccessRead {
 		t.Errorf("issued %+v; want alice's, read (the token's access is the default)", got)
 	}
 	audit := f.audit.String()

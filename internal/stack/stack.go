@@ -66,6 +66,7 @@ grants:
     prefix: ""
     access: read
     allow: {groups: [staff]}
+    overlaps: [team]             # staff read every project's data
   - name: team
     provider: minio
     bucket: hub-shared
@@ -282,6 +283,14 @@ func (s *Stack) startBinary(ctx context.Context, o Options) error {
 
 // Audit returns the audit trail written so far.
 func (s *Stack) Audit() string { return s.audit.String() }
+
+// Signal sends sig to the credserver binary (ServerBinary stacks only).
+func (s *Stack) Signal(sig os.Signal) error {
+	if s.cmd == nil {
+		return errors.New("stack: Signal needs a stack running the credserver binary")
+	}
+	return s.cmd.Process.Signal(sig)
+}
 
 // Logs returns credserver's logs so far.
 func (s *Stack) Logs() string { return s.logs.String() }

@@ -16,4 +16,15 @@
 // so a sealed value copied into another user's row (or another column) does
 // not decrypt. The key comes from a file ([LoadKeyFile]); a database opened
 // with a key other than the one it was created with is refused at start.
+//
+// Links and device logins carry the hub account they belong to (its
+// "created" time, [GitHubLink.AccountCreated]); comparing it is the
+// caller's (ghapp's) job. A user has at most one pending device login per
+// provider ([ErrPendingLogin], a unique index).
+//
+// A PostgreSQL database that cannot be reached is [ErrUnavailable], an
+// outage rather than a bug. Reads are retried once on a fresh connection;
+// writes only when the failure came before anything was sent (or, for
+// Updates, before the callback ran), so a callback's side effects — a
+// single-use refresh token spent at GitHub — never happen twice.
 package store

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,10 @@ type PostgresConfig struct {
 	// the first schema of the search_path, so give credserver a database
 	// (or a schema, with search_path=...) of its own.
 	DSN string
+	// Password, when not empty, is the password for every host of the DSN
+	// ([LoadPasswordFile] reads one from a file); it wins over one in the
+	// DSN, PGPASSWORD and a passfile. It never appears in an error.
+	Password string
 	// Key is the 32-byte encryption key ([LoadKeyFile]).
 	Key []byte
 	// Now is the clock for the Created and Updated stamps; nil means
@@ -43,6 +48,7 @@ type Postgres struct {
 	// secrets are the DSN's passwords, cut out of the errors that could
 	// quote them.
 	secrets []string
+	retries atomic.Uint64
 }
 
 var _ Store = (*Postgres)(nil)
@@ -72,6 +78,9 @@ func OpenPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 	s := &Postgres{seal: seal, now: cfg.Now}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if cfg.Password != "" {
+		pc.ConnConfig.Password = cfg.Password // fallback hosts share it
 	}
 	if pw := pc.ConnConfig.Password; pw != "" { // fallback hosts share it
 		s.secrets = append(s.secrets, pw)
@@ -141,6 +150,12 @@ var postgresMigrations = [][]string{
 		`CREATE INDEX github_device_logins_expires ON github_device_logins (expires_ms)`,
 	},
 	2: {
+		`ALTER TABLE github_links ADD COLUMN account_created_us BIGINT`,
+		`ALTER TABLE github_device_logins ADD COLUMN account_created_us BIGINT`,
+		endDuplicatePendingLogins,
+		createOnePendingIndex,
+	},
+	3: {
 		`CREATE TABLE delegation_tokens (
 			id               TEXT    PRIMARY KEY,
 			token_sha256     BYTEA   NOT NULL UNIQUE, -- the token is never stored
@@ -244,12 +259,15 @@ func (s *Postgres) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return nil
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers; an unreachable database is
+// ErrUnavailable. It is retried once on a fresh connection, like a read.
 func (s *Postgres) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return s.redact(fmt.Errorf("store: postgres: %w", err))
-	}
-	return nil
+	return s.withRetry(ctx, retryRead, func() (bool, error) {
+		if err := s.pool.Ping(ctx); err != nil {
+			return false, fmt.Errorf("store: postgres: %w", err)
+		}
+		return false, nil
+	})
 }
 
 // Close closes the pool, waiting for connections in use to be returned.

@@ -1,6 +1,7 @@
 package vend
 
 import (
+	"github.com/credserver/credserver/internal/policy"
 	"testing"
 	"time"
 )
@@ -10,14 +11,14 @@ func BenchmarkCacheHit(b *testing.B) {
 	clock := newFakeClock()
 	c := newTestCache(clock, 0)
 	p := &countingProvider{clock: clock}
-	req := Request{User: "alice", Grant: "scratch", Access: "readwrite", Duration: time.Hour,
+	req := policy.Decision{User: "alice", Grant: "scratch", Access: policy.AccessReadWrite, Duration: time.Hour,
 		Bucket: "hub-scratch", Prefixes: []string{"alice/"}, Location: "s3://hub-scratch/alice/"}
-	if _, _, err := c.Issue(b.Context(), p, Key(req), req); err != nil {
+	if _, _, err := c.Issue(b.Context(), p, req); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, hit, _ := c.Issue(b.Context(), p, Key(req), req); !hit {
+		if _, hit, _ := c.Issue(b.Context(), p, req); !hit {
 			b.Fatal("miss")
 		}
 	}

@@ -3,15 +3,17 @@ package vend
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/credserver/credserver/internal/policy"
 )
 
 // Cache defaults.
@@ -21,8 +23,10 @@ const (
 	DefaultMaxEntries = 100_000
 	// DefaultMinRemaining is the shortest remaining life ever handed out.
 	// botocore refreshes at 15 minutes left (and s3fs at similar margins),
-	// so anything shorter would make clients come back at once.
-	DefaultMinRemaining = 20 * time.Minute
+	// so anything shorter would make clients come back at once. It is two
+	// thirds of the shortest life a request may ask, so that even such a
+	// credential is reused for a while.
+	DefaultMinRemaining = policy.MinDuration * 2 / 3
 	// upstreamTimeout bounds one coalesced upstream call, which runs
 	// detached from the context of the caller that started it.
 	upstreamTimeout = 30 * time.Second
@@ -42,13 +46,22 @@ type CacheConfig struct {
 
 // Cache reuses issued credentials and coalesces concurrent misses.
 //
-// A credential is handed out again while its remaining life is at least
-// max(life/3, MinRemaining), where life is the time from issue to expiry.
+// There is one credential per [Key]: per provider, account, grant, access
+// and scope, whatever duration was asked, so that asking 3600, 3601, ...
+// seconds does not cost one upstream call each. A cached credential is
+// handed out for a request of duration D while its remaining life is at
+// least max(life/3, MinRemaining, D/3), where life is the time from issue
+// to expiry: the same "a third left" rule a credential's own life obeys,
+// applied to what was asked. It may therefore live longer than asked
+// (never beyond what the same account asked of the same grant, itself
+// within the grant's maximum), or as little as a third of it; clients
+// refresh through credential_process long before it ends. A request the
+// cached credential cannot serve replaces it.
 // Concurrent misses for one key share a single upstream call, which runs to
 // completion (bounded by a 30 s timeout) even when the caller that started
 // it goes away. Errors are never cached. A Cache is safe for concurrent use.
 type Cache struct {
-	entries      *lru.Cache[string, entry]
+	entries      *lru.Cache[CacheKey, entry]
 	flights      singleflight.Group
 	minRemaining time.Duration
 	now          func() time.Time
@@ -58,6 +71,10 @@ type Cache struct {
 type entry struct {
 	cred   *Credentials
 	issued time.Time
+	// user and grant let Forget find an account's entries; both strings
+	// are shared with the Decision (the identity's name, the policy's
+	// grant name), not copies.
+	user, grant string
 }
 
 // flight is what one coalesced call yields; fromCache tells its leader that
@@ -78,7 +95,7 @@ func NewCache(cfg CacheConfig) *Cache {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	entries, err := lru.New[string, entry](cfg.MaxEntries)
+	entries, err := lru.New[CacheKey, entry](cfg.MaxEntries)
 	if err != nil {
 		// lru.New fails only for a size <= 0, excluded above.
 		panic(fmt.Sprintf("vend: lru.New(%d): %v", cfg.MaxEntries, err))
@@ -91,22 +108,33 @@ func NewCache(cfg CacheConfig) *Cache {
 	}
 }
 
-// Issue returns a credential for req from p, reusing a cached one for key
-// when it still has enough life left. key must identify everything that
-// shapes the credential; use [Key].
+// Issue returns a credential for d from p, reusing the cached one for
+// [Key](d) when it still has enough life left for d.Duration.
 //
 // hit reports that this call caused no upstream call: the credential came
 // from the cache or from a concurrent caller's upstream call. Issue returns
 // ctx.Err() when ctx ends first; the upstream call carries on for the other
 // callers and fills the cache.
-func (c *Cache) Issue(ctx context.Context, p Provider, key string, req Request) (cred *Credentials, hit bool, err error) {
-	if cred, ok := c.lookup(key); ok {
+func (c *Cache) Issue(ctx context.Context, p Provider, d policy.Decision) (cred *Credentials, hit bool, err error) {
+	key := Key(d)
+	if cred, ok := c.lookup(key, d.Duration); ok {
 		return cred, true, nil
 	}
+	return c.join(ctx, p, key, d)
+}
+
+// join waits for the flight of key, starting it if none runs. It is apart
+// from Issue so that a hit allocates nothing: what the flight's closure
+// captures escapes to the heap.
+func (c *Cache) join(ctx context.Context, p Provider, key CacheKey, d policy.Decision) (cred *Credentials, hit bool, err error) {
 	leader := false
-	ch := c.flights.DoChan(key, func() (any, error) {
+	// Concurrent misses of one key share the leader's upstream call, and
+	// so its duration: a herd asks one thing, and a credential of another
+	// length still works, to be replaced by the next request it cannot
+	// serve.
+	ch := c.flights.DoChan(string(key[:]), func() (any, error) {
 		leader = true
-		return c.fill(ctx, p, key, req)
+		return c.fill(ctx, p, key, d)
 	})
 	select {
 	case res := <-ch:
@@ -125,8 +153,8 @@ func (c *Cache) Issue(ctx context.Context, p Provider, key string, req Request) 
 // fill runs once per flight: it rechecks the cache (a flight that finished
 // between our lookup and DoChan has already stored a credential) and
 // otherwise calls the upstream detached from the leader's cancellation.
-func (c *Cache) fill(ctx context.Context, p Provider, key string, req Request) (f flight, err error) {
-	if cred, ok := c.lookup(key); ok {
+func (c *Cache) fill(ctx context.Context, p Provider, key CacheKey, d policy.Decision) (f flight, err error) {
+	if cred, ok := c.lookup(key, d.Duration); ok {
 		return flight{cred: cred, fromCache: true}, nil
 	}
 	defer func() {
@@ -139,7 +167,7 @@ func (c *Cache) fill(ctx context.Context, p Provider, key string, req Request) (
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 	defer cancel()
 	issued := c.now()
-	cred, err := p.Issue(uctx, req)
+	cred, err := p.Issue(uctx, d)
 	if err != nil {
 		return flight{}, err
 	}
@@ -149,8 +177,8 @@ func (c *Cache) fill(ctx context.Context, p Provider, key string, req Request) (
 	if cred, err = encoded(cred); err != nil {
 		return flight{}, err
 	}
-	e := entry{cred: cred, issued: issued}
-	if c.fresh(e) {
+	e := entry{cred: cred, issued: issued, user: d.User, grant: d.Grant}
+	if c.serves(e, 0) {
 		c.entries.Add(key, e)
 	}
 	return flight{cred: cred}, nil
@@ -175,56 +203,64 @@ func encoded(cred *Credentials) (*Credentials, error) {
 	return &out, nil
 }
 
-func (c *Cache) lookup(key string) (*Credentials, bool) {
+func (c *Cache) lookup(key CacheKey, asked time.Duration) (*Credentials, bool) {
 	e, ok := c.entries.Get(key)
-	if !ok {
-		return nil, false
-	}
-	if !c.fresh(e) {
+	if !ok || !c.serves(e, asked) {
 		return nil, false
 	}
 	return e.cred, true
 }
 
-// fresh reports whether e may be handed out now.
-func (c *Cache) fresh(e entry) bool {
+// serves reports whether e may be handed out now for a request of the
+// asked duration (0: any).
+func (c *Cache) serves(e entry, asked time.Duration) bool {
 	life := e.cred.Expires.Sub(e.issued)
 	remaining := e.cred.Expires.Sub(c.now())
-	return remaining >= max(life/3, c.minRemaining)
+	return remaining >= max(life/3, c.minRemaining, asked/3)
 }
 
 // Len returns the number of cached credentials, including stale ones not yet
 // replaced or evicted.
 func (c *Cache) Len() int { return c.entries.Len() }
 
-// Key returns the cache key for req: every field that shapes the credential
-// (user, grant, access, duration, bucket and each prefix), so that a policy
-// change that moves a prefix never serves the old credential. Location is
-// derived from the others and left out. Fields are length-prefixed, so no
-// username or prefix can make two different requests share a key.
-func Key(req Request) string {
-	var b strings.Builder
-	field := func(s string) {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
-		b.WriteByte(0)
+// CacheKey identifies one cached credential: the SHA-256 of every field of
+// a Decision that shapes it. A digest rather than the fields themselves
+// keeps an entry small and the lookup free of allocations; SHA-256 because
+// two decisions sharing a key would hand one user's credential to another.
+type CacheKey [sha256.Size]byte
+
+// Key returns the cache key of d: every field of the Decision that shapes
+// the credential — user and the account's creation time, grant, provider,
+// access, bucket, each prefix and the GitHub scope — so that a policy
+// change that moves a prefix, or a reload that moves a grant to another
+// provider, never serves the old credential, and a re-created account
+// never gets its predecessor's. The duration is left out on purpose (see
+// [Cache]); Location and Type follow from the others. Fields are
+// length-prefixed before hashing, so no username or prefix can make two
+// different decisions encode alike.
+func Key(d policy.Decision) CacheKey {
+	var buf [512]byte
+	b := appendField(buf[:0], d.User)
+	b = appendField(b, d.Grant)
+	b = appendField(b, d.Provider)
+	if d.Created.IsZero() {
+		b = appendField(b, "")
+	} else {
+		b = strconv.AppendInt(b, d.Created.UnixNano(), 10)
+		b = append(b, 0)
 	}
-	field(req.User)
-	field(req.Grant)
-	field(req.Access)
-	field(strconv.FormatInt(int64(req.Duration), 10))
-	field(req.Bucket)
-	field(strconv.Itoa(len(req.Prefixes)))
-	for _, p := range req.Prefixes {
-		field(p)
+	b = append(b, byte(d.Access), 0)
+	b = appendField(b, d.Bucket)
+	b = appendCount(b, len(d.Prefixes))
+	for _, p := range d.Prefixes {
+		b = appendField(b, p)
 	}
-	if gh := req.GitHub; gh != nil {
-		field(gh.Mode)
-		field(gh.Owner)
-		field(strconv.Itoa(len(gh.Repositories)))
+	if gh := d.GitHub; gh != nil {
+		b = appendField(b, string(gh.Mode))
+		b = appendField(b, gh.Owner)
+		b = appendCount(b, len(gh.Repositories))
 		for _, r := range gh.Repositories {
-			field(r)
+			b = appendField(b, r)
 		}
 		perms := make([]string, 0, len(gh.Permissions))
 		for k, v := range gh.Permissions {
@@ -232,8 +268,21 @@ func Key(req Request) string {
 		}
 		slices.Sort(perms)
 		for _, p := range perms {
-			field(p)
+			b = appendField(b, p)
 		}
 	}
-	return b.String()
+	return sha256.Sum256(b)
+}
+
+// appendField appends s length-prefixed: "len:s\x00".
+func appendField(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	b = append(b, s...)
+	return append(b, 0)
+}
+
+func appendCount(b []byte, n int) []byte {
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, 0)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,7 +51,7 @@ type countingProvider struct {
 
 var errUpstream = errors.New("fake upstream failure")
 
-func (p *countingProvider) Issue(ctx context.Context, req Request) (*Credentials, error) {
+func (p *countingProvider) Issue(ctx context.Context, req policy.Decision) (*Credentials, error) {
 	n := p.calls.Add(1)
 	if _, ok := ctx.Deadline(); !ok {
 		p.noDeadline.Store(true)
@@ -78,9 +79,9 @@ func (p *countingProvider) Issue(ctx context.Context, req Request) (*Credentials
 	}, nil
 }
 
-func testRequest() Request {
-	return Request{
-		User: "alice", Grant: "scratch", Access: "readwrite", Duration: time.Hour,
+func testRequest() policy.Decision {
+	return policy.Decision{
+		User: "alice", Grant: "scratch", Access: policy.AccessReadWrite, Duration: time.Hour,
 		Bucket: "scratch", Prefixes: []string{"alice/"}, Location: "s3://scratch/alice/",
 	}
 }
@@ -95,12 +96,12 @@ func TestCacheHit(t *testing.T) {
 	c := newTestCache(clock, 0)
 	req := testRequest()
 
-	first, hit, err := c.Issue(t.Context(), p, Key(req), req)
+	first, hit, err := c.Issue(t.Context(), p, req)
 	if err != nil || hit {
 		t.Fatalf("first Issue: hit=%v err=%v, want a miss without error", hit, err)
 	}
 	clock.Advance(10 * time.Minute)
-	second, hit, err := c.Issue(t.Context(), p, Key(req), req)
+	second, hit, err := c.Issue(t.Context(), p, req)
 	if err != nil || !hit {
 		t.Fatalf("second Issue: hit=%v err=%v, want a hit", hit, err)
 	}
@@ -135,11 +136,11 @@ func TestCacheRefreshThreshold(t *testing.T) {
 			p := &countingProvider{clock: clock, life: tt.life}
 			c := newTestCache(clock, 0)
 			req := testRequest()
-			if _, _, err := c.Issue(t.Context(), p, Key(req), req); err != nil {
+			if _, _, err := c.Issue(t.Context(), p, req); err != nil {
 				t.Fatal(err)
 			}
 			clock.Advance(tt.advance)
-			cred, hit, err := c.Issue(t.Context(), p, Key(req), req)
+			cred, hit, err := c.Issue(t.Context(), p, req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,11 +166,11 @@ func TestCacheMinRemainingConfigurable(t *testing.T) {
 	p := &countingProvider{clock: clock, life: 45 * time.Minute}
 	c := NewCache(CacheConfig{MinRemaining: 30 * time.Minute, Now: clock.Now})
 	req := testRequest()
-	if _, _, err := c.Issue(t.Context(), p, Key(req), req); err != nil {
+	if _, _, err := c.Issue(t.Context(), p, req); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(16 * time.Minute) // 29m left: fine for the default, not for 30m
-	if _, hit, _ := c.Issue(t.Context(), p, Key(req), req); hit {
+	if _, hit, _ := c.Issue(t.Context(), p, req); hit {
 		t.Error("hit with 29m left and MinRemaining 30m")
 	}
 }
@@ -180,10 +181,10 @@ func TestCacheErrorsNotCached(t *testing.T) {
 	c := newTestCache(clock, 0)
 	req := testRequest()
 
-	if _, _, err := c.Issue(t.Context(), p, Key(req), req); !errors.Is(err, errUpstream) {
+	if _, _, err := c.Issue(t.Context(), p, req); !errors.Is(err, errUpstream) {
 		t.Fatalf("first Issue err = %v, want %v", err, errUpstream)
 	}
-	cred, hit, err := c.Issue(t.Context(), p, Key(req), req)
+	cred, hit, err := c.Issue(t.Context(), p, req)
 	if err != nil || hit {
 		t.Fatalf("second Issue: hit=%v err=%v, want a fresh upstream call", hit, err)
 	}
@@ -200,7 +201,7 @@ func TestCacheBounded(t *testing.T) {
 		t.Helper()
 		req := testRequest()
 		req.User = user
-		if _, _, err := c.Issue(t.Context(), p, Key(req), req); err != nil {
+		if _, _, err := c.Issue(t.Context(), p, req); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -219,7 +220,7 @@ func TestCacheBounded(t *testing.T) {
 func TestCachePanickingProvider(t *testing.T) {
 	c := newTestCache(newFakeClock(), 0)
 	req := testRequest()
-	_, _, err := c.Issue(t.Context(), panicProvider{}, Key(req), req)
+	_, _, err := c.Issue(t.Context(), panicProvider{}, req)
 	if err == nil {
 		t.Fatal("Issue returned no error for a panicking provider")
 	}
@@ -227,4 +228,35 @@ func TestCachePanickingProvider(t *testing.T) {
 
 type panicProvider struct{}
 
-func (panicProvider) Issue(context.Context, Request) (*Credentials, error) { panic("boom") }
+func (panicProvider) Issue(context.Context, policy.Decision) (*Credentials, error) { panic("boom") }
+
+// TestOneEntryPerGrantWhateverTheDuration: a user asking a thousand
+// distinct durations holds one cache entry, so no one user can push other
+// users' credentials out of the cache by varying what they ask.
+func TestOneEntryPerGrantWhateverTheDuration(t *testing.T) {
+	clock := newFakeClock()
+	c := newTestCache(clock, 0)
+	p := &countingProvider{clock: clock}
+	req := testRequest()
+	for i := range 1000 {
+		req.Duration = time.Hour + time.Duration(i)*time.Second
+		if _, _, err := c.Issue(t.Context(), p, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.Len(); n != 1 {
+		t.Errorf("cache entries = %d, want 1", n)
+	}
+	if n := p.calls.Load(); n != 1 {
+		t.Errorf("upstream calls = %d, want 1", n)
+	}
+	// A request the cached credential cannot serve (12h asked, under a
+	// third of it left) replaces it rather than adding an entry.
+	req.Duration = 12 * time.Hour
+	if _, hit, _ := c.Issue(t.Context(), p, req); hit {
+		t.Error("a 1h credential served a 12h request")
+	}
+	if n := c.Len(); n != 1 {
+		t.Errorf("cache entries after the longer request = %d, want 1", n)
+	}
+}

@@ -3,6 +3,7 @@ package vend
 import (
 	"context"
 	"errors"
+	"github.com/credserver/credserver/internal/policy"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,7 @@ func coalesceOnce(t *testing.T, hold time.Duration) {
 		go func() {
 			defer done.Done()
 			started.Done()
-			creds[i], hits[i], errs[i] = c.Issue(t.Context(), p, Key(req), req)
+			creds[i], hits[i], errs[i] = c.Issue(t.Context(), p, req)
 		}()
 	}
 	started.Wait()
@@ -84,7 +85,7 @@ func TestCacheCancelledLeaderDoesNotFailOthers(t *testing.T) {
 	leaderCtx, cancel := context.WithCancel(t.Context())
 	leaderErr := make(chan error, 1)
 	go func() {
-		_, _, err := c.Issue(leaderCtx, p, Key(req), req)
+		_, _, err := c.Issue(leaderCtx, p, req)
 		leaderErr <- err
 	}()
 	<-p.entered // the upstream call is under way
@@ -99,7 +100,7 @@ func TestCacheCancelledLeaderDoesNotFailOthers(t *testing.T) {
 	}
 	follower := make(chan result, 1)
 	go func() {
-		cred, _, err := c.Issue(t.Context(), p, Key(req), req)
+		cred, _, err := c.Issue(t.Context(), p, req)
 		follower <- result{cred, err}
 	}()
 	time.Sleep(20 * time.Millisecond) // let the follower join the flight
@@ -126,7 +127,7 @@ func TestCacheCallerTimeoutReturnsPromptly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, _, err := c.Issue(ctx, p, Key(req), req)
+	_, _, err := c.Issue(ctx, p, req)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 	}
@@ -139,26 +140,29 @@ func TestKeySeparation(t *testing.T) {
 	base := testRequest()
 	tests := []struct {
 		name   string
-		mutate func(*Request)
+		mutate func(*policy.Decision)
 	}{
-		{"user", func(r *Request) { r.User = "bob" }},
-		{"grant", func(r *Request) { r.Grant = "other" }},
-		{"access", func(r *Request) { r.Access = "read" }},
-		{"duration", func(r *Request) { r.Duration = 2 * time.Hour }},
-		{"bucket", func(r *Request) { r.Bucket = "other" }},
-		{"prefix moved", func(r *Request) { r.Prefixes = []string{"users/alice/"} }},
-		{"prefix added", func(r *Request) { r.Prefixes = []string{"alice/", "shared/"} }},
-		{"whole bucket", func(r *Request) { r.Prefixes = []string{""} }},
-		{"no prefixes", func(r *Request) { r.Prefixes = nil }},
+		{"user", func(r *policy.Decision) { r.User = "bob" }},
+		{"grant", func(r *policy.Decision) { r.Grant = "other" }},
+		{"access", func(r *policy.Decision) { r.Access = policy.AccessRead }},
+		{"provider", func(r *policy.Decision) { r.Provider = "s3-other" }},
+		{"account re-created", func(r *policy.Decision) { r.Created = time.Unix(1700000000, 0) }},
+		{"bucket", func(r *policy.Decision) { r.Bucket = "other" }},
+		{"prefix moved", func(r *policy.Decision) { r.Prefixes = []string{"users/alice/"} }},
+		{"prefix added", func(r *policy.Decision) { r.Prefixes = []string{"alice/", "shared/"} }},
+		{"whole bucket", func(r *policy.Decision) { r.Prefixes = []string{""} }},
+		{"no prefixes", func(r *policy.Decision) { r.Prefixes = nil }},
 		// A separator inside a field must not shift the others.
-		{"separator in user", func(r *Request) { r.User, r.Grant = "alice\x00scratch", "" }},
-		{"separator in prefix", func(r *Request) { r.Prefixes = []string{"alice/\x00"} }},
-		{"github scope added", func(r *Request) { r.GitHub = &GitHubScope{Mode: "installation", Owner: "org"} }},
-		{"github repos", func(r *Request) {
-			r.GitHub = &GitHubScope{Mode: "installation", Owner: "org", Repositories: []string{"course-1"}}
+		{"separator in user", func(r *policy.Decision) { r.User, r.Grant = "alice\x00scratch", "" }},
+		{"separator in prefix", func(r *policy.Decision) { r.Prefixes = []string{"alice/\x00"} }},
+		{"github scope added", func(r *policy.Decision) {
+			r.GitHub = &policy.GitHubScope{Mode: policy.GitHubInstallation, Owner: "org"}
 		}},
-		{"github permissions", func(r *Request) {
-			r.GitHub = &GitHubScope{Mode: "installation", Owner: "org", Permissions: map[string]string{"contents": "write"}}
+		{"github repos", func(r *policy.Decision) {
+			r.GitHub = &policy.GitHubScope{Mode: policy.GitHubInstallation, Owner: "org", Repositories: []string{"course-1"}}
+		}},
+		{"github permissions", func(r *policy.Decision) {
+			r.GitHub = &policy.GitHubScope{Mode: policy.GitHubInstallation, Owner: "org", Permissions: map[string]string{"contents": "write"}}
 		}},
 	}
 	for _, tt := range tests {
@@ -173,11 +177,11 @@ func TestKeySeparation(t *testing.T) {
 			clock := newFakeClock()
 			p := &countingProvider{clock: clock}
 			c := newTestCache(clock, 0)
-			a, _, err := c.Issue(t.Context(), p, Key(base), base)
+			a, _, err := c.Issue(t.Context(), p, base)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, hit, err := c.Issue(t.Context(), p, Key(req), req)
+			b, hit, err := c.Issue(t.Context(), p, req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,6 +190,15 @@ func TestKeySeparation(t *testing.T) {
 			}
 		})
 	}
+	t.Run("duration ignored", func(t *testing.T) {
+		// One credential per account, grant and access: asking 3600,
+		// 3601, ... seconds must not mean one upstream call each.
+		req := base
+		req.Duration = 2 * time.Hour
+		if Key(req) != Key(base) {
+			t.Error("Duration changed the key")
+		}
+	})
 	t.Run("location ignored", func(t *testing.T) {
 		req := base
 		req.Location = "s3://elsewhere/"

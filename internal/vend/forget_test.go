@@ -2,14 +2,14 @@ package vend
 
 import (
 	"context"
-	"strings"
+	"github.com/credserver/credserver/internal/policy"
 	"testing"
 	"time"
 )
 
 type forgetProvider struct{ calls int }
 
-func (p *forgetProvider) Issue(_ context.Context, req Request) (*Credentials, error) {
+func (p *forgetProvider) Issue(_ context.Context, req policy.Decision) (*Credentials, error) {
 	p.calls++
 	return &Credentials{Expires: time.Now().Add(time.Hour), Body: req.User + "/" + req.Grant}, nil
 }
@@ -17,18 +17,15 @@ func (p *forgetProvider) Issue(_ context.Context, req Request) (*Credentials, er
 func TestForget(t *testing.T) {
 	c := NewCache(CacheConfig{})
 	p := &forgetProvider{}
-	reqs := []Request{
+	reqs := []policy.Decision{
 		{User: "alice", Grant: "github", Duration: time.Hour},
-		{User: "alice", Grant: "github", Duration: 2 * time.Hour},
+		{User: "alice", Grant: "github", Duration: time.Hour, Provider: "gh2"},
 		{User: "alice", Grant: "github2", Duration: time.Hour},
 		{User: "alice2", Grant: "github", Duration: time.Hour},
 		{User: "alic", Grant: "egithub", Duration: time.Hour},
 	}
 	for _, r := range reqs {
-		if !strings.HasPrefix(Key(r), keyPrefix(r.User, r.Grant)) {
-			t.Fatalf("Key(%+v) does not start with its keyPrefix", r)
-		}
-		if _, _, err := c.Issue(context.Background(), p, Key(r), r); err != nil {
+		if _, _, err := c.Issue(context.Background(), p, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,7 +33,7 @@ func TestForget(t *testing.T) {
 		t.Errorf("Forget(alice, github) dropped %d, want 2", n)
 	}
 	for i, r := range reqs {
-		_, hit, err := c.Issue(context.Background(), p, Key(r), r)
+		_, hit, err := c.Issue(context.Background(), p, r)
 		if err != nil {
 			t.Fatal(err)
 		}

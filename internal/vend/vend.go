@@ -6,45 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/credserver/credserver/internal/policy"
 )
-
-// Request is what a provider is asked to issue. The policy has already
-// decided every field; a provider only translates it for its upstream.
-type Request struct {
-	// User is the raw hub username. Providers may use it for audit names
-	// (session names) only: it is never safe to put it into a policy or a
-	// path, which is what Prefixes are for.
-	User string
-	// Grant is the name of the admin-defined grant that allowed the request.
-	Grant string
-	// Access is "read" or "readwrite".
-	Access string
-	// Duration is the lifetime asked of the upstream.
-	Duration time.Duration
-	// Bucket is the bucket (or container) the credential is scoped to.
-	Bucket string
-	// Prefixes are the object-key prefixes the credential is scoped to. Each
-	// is "" (the whole bucket) or ends in "/"; the policy has already encoded
-	// any username inside them.
-	Prefixes []string
-	// Location is the URL the client is told to use, e.g. s3://bucket/alice/.
-	Location string
-	// Create asks the provider to create Bucket on first use (azure
-	// per-user containers).
-	Create bool
-	// GitHub is the scope of a github grant; nil for storage grants.
-	GitHub *GitHubScope
-}
-
-// GitHubScope is what a github grant lets a token do. Shared: read-only.
-type GitHubScope struct {
-	// Mode is "user" (device-flow user tokens) or "installation".
-	Mode string
-	// Owner, Repositories and Permissions narrow installation tokens.
-	Owner        string
-	Repositories []string
-	Permissions  map[string]string
-}
 
 // Credentials is one issued credential.
 //
@@ -69,8 +33,13 @@ type Credentials struct {
 // are returned as *[UpstreamError]; a request the provider cannot express
 // (for example a policy over the upstream's size limit) returns an error
 // wrapping a sentinel such as [ErrPolicyTooLarge].
+//
+// The Decision is the policy's, passed on as it is: every field that
+// shapes a credential is in it, and [Key] is computed from it. Its User is
+// the raw hub username, for audit names (session names) only: never put it
+// into a policy or a path, which is what its Prefixes are for.
 type Provider interface {
-	Issue(ctx context.Context, req Request) (*Credentials, error)
+	Issue(ctx context.Context, d policy.Decision) (*Credentials, error)
 }
 
 // ErrPolicyTooLarge reports that the session policy generated for a request
@@ -117,17 +86,17 @@ func (e *UpstreamError) Unwrap() error { return e.Err }
 
 // Where returns what a credential body reports about its location: the
 // first prefix, all of them when there are several (a {group} grant), and
-// the URL, from req.Location or else scheme://bucket/prefix.
-func (req Request) Where(scheme string) (prefix string, prefixes []string, url string) {
-	if len(req.Prefixes) > 0 {
-		prefix = req.Prefixes[0]
+// the URL, from d.Location or else scheme://bucket/prefix.
+func Where(d policy.Decision, scheme string) (prefix string, prefixes []string, url string) {
+	if len(d.Prefixes) > 0 {
+		prefix = d.Prefixes[0]
 	}
-	if len(req.Prefixes) > 1 {
-		prefixes = slices.Clone(req.Prefixes)
+	if len(d.Prefixes) > 1 {
+		prefixes = slices.Clone(d.Prefixes)
 	}
-	url = req.Location
+	url = d.Location
 	if url == "" {
-		url = scheme + "://" + req.Bucket + "/" + prefix
+		url = scheme + "://" + d.Bucket + "/" + prefix
 	}
 	return prefix, prefixes, url
 }

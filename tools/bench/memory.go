@@ -48,7 +48,7 @@ func runMemory(n int) error {
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"kind": "user", "name": "user" + id, "admin": false,
-			"groups": []string{"students", "course-101"}, "scopes": []string{"access:servers!user=user" + id}})
+			"groups": []string{"students", "course-101"}, "scopes": []string{"access:servers!user=user" + id, "access:services!service=credserver"}})
 	}))
 	defer hub.Close()
 	stsFake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

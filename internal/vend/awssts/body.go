@@ -1,6 +1,7 @@
 package awssts
 
 import (
+	"github.com/credserver/credserver/internal/policy"
 	"time"
 
 	"github.com/credserver/credserver/internal/vend"
@@ -36,10 +37,10 @@ type BodyCredentials struct {
 // ProviderName is the "provider" field of every body this package returns.
 const ProviderName = "aws"
 
-func (p *Provider) body(req vend.Request, expires time.Time, keyID, secret, token string) *Body {
+func (p *Provider) body(d policy.Decision, expires time.Time, keyID, secret, token string) *Body {
 	exp := expires.UTC().Format(time.RFC3339)
 	b := &Body{
-		Grant:     req.Grant,
+		Grant:     d.Grant,
 		Provider:  ProviderName,
 		ExpiresAt: exp,
 		Credentials: BodyCredentials{
@@ -48,10 +49,10 @@ func (p *Provider) body(req vend.Request, expires time.Time, keyID, secret, toke
 			SessionToken:    token,
 			Expiration:      exp,
 		},
-		Bucket:      req.Bucket,
+		Bucket:      d.Bucket,
 		Region:      p.region,
 		EndpointURL: p.s3Endpoint,
 	}
-	b.Prefix, b.Prefixes, b.URL = req.Where("s3")
+	b.Prefix, b.Prefixes, b.URL = vend.Where(d, "s3")
 	return b
 }

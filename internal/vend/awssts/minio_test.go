@@ -2,6 +2,7 @@ package awssts
 
 import (
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"slices"
 	"testing"
 	"time"
@@ -43,22 +44,22 @@ func TestMinIO(t *testing.T) {
 		}
 		return p
 	}
-	issue := func(t *testing.T, p *Provider, req vend.Request) *vend.Credentials {
+	issue := func(t *testing.T, p *Provider, d policy.Decision) *vend.Credentials {
 		t.Helper()
-		cred, err := p.Issue(ctx, req)
+		cred, err := p.Issue(ctx, d)
 		if err != nil {
 			t.Fatalf("Issue: %v", err)
 		}
 		return cred
 	}
-	aliceReq := func(access string) vend.Request {
-		return vend.Request{User: "alice", Grant: "scratch", Access: access, Duration: time.Hour,
+	aliceReq := func(access policy.Access) policy.Decision {
+		return policy.Decision{User: "alice", Grant: "scratch", Access: access, Duration: time.Hour,
 			Bucket: minioBucket, Prefixes: []string{"alice/"}, Location: "s3://scratch/alice/"}
 	}
 	p := newProvider(t, "arn:minio:iam:::role/credserver")
 
 	t.Run("readwrite confined to prefix", func(t *testing.T) {
-		c := clientFor(t, endpoint, issue(t, p, aliceReq("readwrite")).Body)
+		c := clientFor(t, endpoint, issue(t, p, aliceReq(policy.AccessReadWrite)).Body)
 		wantAllowed(t, "put alice/new.txt", putObject(ctx, c, minioBucket, "alice/new.txt"))
 		wantAllowed(t, "get alice/new.txt", getObject(ctx, c, minioBucket, "alice/new.txt"))
 		wantAllowed(t, "get alice/seed.txt", getObject(ctx, c, minioBucket, "alice/seed.txt"))
@@ -94,7 +95,7 @@ func TestMinIO(t *testing.T) {
 	})
 
 	t.Run("read cannot write", func(t *testing.T) {
-		c := clientFor(t, endpoint, issue(t, p, aliceReq("read")).Body)
+		c := clientFor(t, endpoint, issue(t, p, aliceReq(policy.AccessRead)).Body)
 		wantAllowed(t, "get alice/seed.txt", getObject(ctx, c, minioBucket, "alice/seed.txt"))
 		_, err := listObjects(ctx, c, minioBucket, "alice/")
 		wantAllowed(t, "list alice/", err)
@@ -104,7 +105,7 @@ func TestMinIO(t *testing.T) {
 	})
 
 	t.Run("whole bucket read", func(t *testing.T) {
-		req := aliceReq("read")
+		req := aliceReq(policy.AccessRead)
 		req.Prefixes = []string{""}
 		c := clientFor(t, endpoint, issue(t, p, req).Body)
 		_, err := listObjects(ctx, c, minioBucket, "")
@@ -115,7 +116,7 @@ func TestMinIO(t *testing.T) {
 
 	t.Run("duration honoured", func(t *testing.T) {
 		for _, d := range []time.Duration{MinDuration, 2 * time.Hour, 13 * time.Hour} {
-			req := aliceReq("read")
+			req := aliceReq(policy.AccessRead)
 			req.Duration = d
 			before := time.Now()
 			cred := issue(t, p, req)
@@ -130,7 +131,7 @@ func TestMinIO(t *testing.T) {
 		// SourceIdentity: any ARN-shaped string works and an awkward
 		// username is fine.
 		other := newProvider(t, "arn:aws:iam::123456789012:role/not-in-minio")
-		req := aliceReq("read")
+		req := aliceReq(policy.AccessRead)
 		req.User = "josé o'brien"
 		c := clientFor(t, endpoint, issue(t, other, req).Body)
 		wantAllowed(t, "get alice/seed.txt", getObject(ctx, c, minioBucket, "alice/seed.txt"))
@@ -140,14 +141,14 @@ func TestMinIO(t *testing.T) {
 		var prefixes []string
 		for i := 0; ; i++ {
 			next := append(slices.Clone(prefixes), fmt.Sprintf("groups/g%03d/", i))
-			if _, err := SessionPolicy(minioBucket, next, "readwrite"); err != nil {
+			if _, err := SessionPolicy(minioBucket, next, policy.AccessReadWrite); err != nil {
 				break
 			}
 			prefixes = next
 		}
-		req := aliceReq("readwrite")
+		req := aliceReq(policy.AccessReadWrite)
 		req.Prefixes = prefixes
-		policy, _ := SessionPolicy(minioBucket, prefixes, "readwrite")
+		policy, _ := SessionPolicy(minioBucket, prefixes, policy.AccessReadWrite)
 		t.Logf("%d prefixes, %d-byte policy", len(prefixes), len(policy))
 		c := clientFor(t, endpoint, issue(t, p, req).Body)
 		last := prefixes[len(prefixes)-1]

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/public"
 	"strings"
 	"unicode/utf8"
 
@@ -14,12 +16,6 @@ import (
 // MaxPolicySize is the limit STS puts on an inline session policy, in
 // characters of its plain-text JSON.
 const MaxPolicySize = 2048
-
-// Access levels a session policy can grant.
-const (
-	AccessRead      = "read"
-	AccessReadWrite = "readwrite"
-)
 
 // Object actions. GetObject also covers HeadObject, which s3fs uses for
 // info() and exists(); multipart uploads are authorised by PutObject, with
@@ -62,7 +58,7 @@ var errInvalidPolicyInput = errors.New("invalid session policy input")
 // contains a wildcard ("*", "?") or a policy variable ("$") is refused: the
 // policy package encodes usernames before they get here, and this is the
 // last line of defence if it did not.
-func SessionPolicy(bucket string, prefixes []string, access string) ([]byte, error) {
+func SessionPolicy(bucket string, prefixes []string, access policy.Access) ([]byte, error) {
 	if err := validateBucket(bucket); err != nil {
 		return nil, err
 	}
@@ -76,12 +72,12 @@ func SessionPolicy(bucket string, prefixes []string, access string) ([]byte, err
 	}
 	var objectActions []string
 	switch access {
-	case AccessRead:
+	case policy.AccessRead:
 		objectActions = readObjectActions
-	case AccessReadWrite:
+	case policy.AccessReadWrite:
 		objectActions = writeObjectActions
 	default:
-		return nil, fmt.Errorf("%w: access %q is neither %q nor %q", errInvalidPolicyInput, access, AccessRead, AccessReadWrite)
+		return nil, fmt.Errorf("%w: access %q is neither %q nor %q", errInvalidPolicyInput, access, policy.AccessRead, policy.AccessReadWrite)
 	}
 
 	bucketARN := "arn:aws:s3:::" + bucket
@@ -114,8 +110,8 @@ func SessionPolicy(bucket string, prefixes []string, access string) ([]byte, err
 	}
 	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(out) > MaxPolicySize {
-		return nil, fmt.Errorf("%w: the session policy for bucket %q and %d prefixes is %d bytes, over the STS limit of %d; use fewer or shorter prefixes",
-			vend.ErrPolicyTooLarge, bucket, len(prefixes), len(out), MaxPolicySize)
+		return nil, public.Wrap(vend.ErrPolicyTooLarge, fmt.Sprintf("the session policy for bucket %q and %d prefixes is %d bytes, over the STS limit of %d; use fewer or shorter prefixes",
+			bucket, len(prefixes), len(out), MaxPolicySize))
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package awssts
 
 import (
 	"encoding/json"
+	"github.com/credserver/credserver/internal/policy"
 	"strings"
 	"testing"
 )
@@ -95,7 +96,7 @@ func TestSessionPolicyConfined(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, access := range []string{"read", "readwrite"} {
+			for _, access := range []policy.Access{policy.AccessRead, policy.AccessReadWrite} {
 				policy, err := SessionPolicy("scratch", tt.prefixes, access)
 				if err != nil {
 					t.Fatal(err)
@@ -112,7 +113,7 @@ func FuzzSessionPolicy(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
 		prefixes := []string{a, b}
-		policy, err := SessionPolicy("scratch", prefixes, "readwrite")
+		policy, err := SessionPolicy("scratch", prefixes, policy.AccessReadWrite)
 		if err != nil {
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"strings"
 	"testing"
 
@@ -22,45 +23,45 @@ func TestSessionPolicyGolden(t *testing.T) {
 	tests := []struct {
 		name     string
 		prefixes []string
-		access   string
+		access   policy.Access
 		want     string
 	}{
 		{
-			name: "read one prefix", prefixes: []string{"alice/"}, access: "read",
+			name: "read one prefix", prefixes: []string{"alice/"}, access: policy.AccessRead,
 			want: `{"Version":"2012-10-17","Statement":[` +
 				list + `,"Condition":{"StringLike":{"s3:prefix":["alice/*"]}}},` + location + `,` +
 				`{"Sid":"Objects","Effect":"Allow",` + read + `,"Resource":["arn:aws:s3:::scratch/alice/*"]}]}`,
 		},
 		{
-			name: "readwrite one prefix", prefixes: []string{"alice/"}, access: "readwrite",
+			name: "readwrite one prefix", prefixes: []string{"alice/"}, access: policy.AccessReadWrite,
 			want: `{"Version":"2012-10-17","Statement":[` +
 				list + `,"Condition":{"StringLike":{"s3:prefix":["alice/*"]}}},` + location + `,` +
 				`{"Sid":"Objects","Effect":"Allow",` + write + `,"Resource":["arn:aws:s3:::scratch/alice/*"]}]}`,
 		},
 		{
-			name: "whole bucket", prefixes: []string{""}, access: "read",
+			name: "whole bucket", prefixes: []string{""}, access: policy.AccessRead,
 			want: `{"Version":"2012-10-17","Statement":[` + list + `},` + location + `,` +
 				`{"Sid":"Objects","Effect":"Allow",` + read + `,"Resource":["arn:aws:s3:::scratch/*"]}]}`,
 		},
 		{
-			name: "whole bucket absorbs other prefixes", prefixes: []string{"alice/", ""}, access: "read",
+			name: "whole bucket absorbs other prefixes", prefixes: []string{"alice/", ""}, access: policy.AccessRead,
 			want: `{"Version":"2012-10-17","Statement":[` + list + `},` + location + `,` +
 				`{"Sid":"Objects","Effect":"Allow",` + read + `,"Resource":["arn:aws:s3:::scratch/*"]}]}`,
 		},
 		{
-			name: "two prefixes", prefixes: []string{"groups/geo/", "groups/ocean/"}, access: "readwrite",
+			name: "two prefixes", prefixes: []string{"groups/geo/", "groups/ocean/"}, access: policy.AccessReadWrite,
 			want: `{"Version":"2012-10-17","Statement":[` +
 				list + `,"Condition":{"StringLike":{"s3:prefix":["groups/geo/*","groups/ocean/*"]}}},` + location + `,` +
 				`{"Sid":"Objects","Effect":"Allow",` + write + `,"Resource":["arn:aws:s3:::scratch/groups/geo/*","arn:aws:s3:::scratch/groups/ocean/*"]}]}`,
 		},
 		{
-			name: "duplicate prefixes once", prefixes: []string{"alice/", "alice/"}, access: "read",
+			name: "duplicate prefixes once", prefixes: []string{"alice/", "alice/"}, access: policy.AccessRead,
 			want: `{"Version":"2012-10-17","Statement":[` +
 				list + `,"Condition":{"StringLike":{"s3:prefix":["alice/*"]}}},` + location + `,` +
 				`{"Sid":"Objects","Effect":"Allow",` + read + `,"Resource":["arn:aws:s3:::scratch/alice/*"]}]}`,
 		},
 		{
-			name: "HTML characters stay unescaped", prefixes: []string{"a&b<c>/"}, access: "read",
+			name: "HTML characters stay unescaped", prefixes: []string{"a&b<c>/"}, access: policy.AccessRead,
 			want: `{"Version":"2012-10-17","Statement":[` +
 				list + `,"Condition":{"StringLike":{"s3:prefix":["a&b<c>/*"]}}},` + location + `,` +
 				`{"Sid":"Objects","Effect":"Allow",` + read + `,"Resource":["arn:aws:s3:::scratch/a&b<c>/*"]}]}`,
@@ -87,22 +88,22 @@ func TestSessionPolicyRejects(t *testing.T) {
 		name     string
 		bucket   string
 		prefixes []string
-		access   string
+		access   policy.Access
 	}{
-		{"star", "scratch", []string{"ali*/"}, "read"},
-		{"question mark", "scratch", []string{"ali?/"}, "read"},
-		{"policy variable", "scratch", []string{"${aws:username}/"}, "read"},
-		{"no trailing slash", "scratch", []string{"alice"}, "read"},
-		{"one bad among good", "scratch", []string{"alice/", "bob"}, "read"},
-		{"control character", "scratch", []string{"al\nice/"}, "read"},
-		{"invalid UTF-8", "scratch", []string{"al\xffice/"}, "read"},
-		{"no prefixes", "scratch", nil, "read"},
-		{"unknown access", "scratch", []string{"alice/"}, "write"},
-		{"empty access", "scratch", []string{"alice/"}, ""},
-		{"empty bucket", "", []string{"alice/"}, "read"},
-		{"wildcard bucket", "scr*", []string{"alice/"}, "read"},
-		{"bucket with slash", "scratch/other", []string{"alice/"}, "read"},
-		{"bucket with quote", `scratch"`, []string{"alice/"}, "read"},
+		{"star", "scratch", []string{"ali*/"}, policy.AccessRead},
+		{"question mark", "scratch", []string{"ali?/"}, policy.AccessRead},
+		{"policy variable", "scratch", []string{"${aws:username}/"}, policy.AccessRead},
+		{"no trailing slash", "scratch", []string{"alice"}, policy.AccessRead},
+		{"one bad among good", "scratch", []string{"alice/", "bob"}, policy.AccessRead},
+		{"control character", "scratch", []string{"al\nice/"}, policy.AccessRead},
+		{"invalid UTF-8", "scratch", []string{"al\xffice/"}, policy.AccessRead},
+		{"no prefixes", "scratch", nil, policy.AccessRead},
+		{"unknown access", "scratch", []string{"alice/"}, policy.Access(7)},
+		{"empty access", "scratch", []string{"alice/"}, policy.Access(0)},
+		{"empty bucket", "", []string{"alice/"}, policy.AccessRead},
+		{"wildcard bucket", "scr*", []string{"alice/"}, policy.AccessRead},
+		{"bucket with slash", "scratch/other", []string{"alice/"}, policy.AccessRead},
+		{"bucket with quote", `scratch"`, []string{"alice/"}, policy.AccessRead},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +123,7 @@ func TestSessionPolicyTooLarge(t *testing.T) {
 	for i := range 40 {
 		prefixes = append(prefixes, fmt.Sprintf("groups/project-number-%02d/", i))
 	}
-	_, err := SessionPolicy("scratch", prefixes, "readwrite")
+	_, err := SessionPolicy("scratch", prefixes, policy.AccessReadWrite)
 	if !errors.Is(err, vend.ErrPolicyTooLarge) {
 		t.Fatalf("err = %v, want ErrPolicyTooLarge", err)
 	}
@@ -132,7 +133,7 @@ func TestSessionPolicyTooLarge(t *testing.T) {
 
 	// The largest policy that fits is accepted: the limit is inclusive.
 	for n := len(prefixes); n > 0; n-- {
-		got, err := SessionPolicy("scratch", prefixes[:n], "readwrite")
+		got, err := SessionPolicy("scratch", prefixes[:n], policy.AccessReadWrite)
 		if err == nil {
 			if len(got) > MaxPolicySize {
 				t.Fatalf("accepted a %d-byte policy", len(got))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"net/http"
 	"time"
 
@@ -112,21 +113,21 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 // Issue assumes the role with a session policy limited to req's bucket and
 // prefixes. Policy problems wrap [vend.ErrPolicyTooLarge] or report invalid
 // input; STS failures are *[vend.UpstreamError] with a redacted Reason.
-func (p *Provider) Issue(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
-	policy, err := SessionPolicy(req.Bucket, req.Prefixes, req.Access)
+func (p *Provider) Issue(ctx context.Context, d policy.Decision) (*vend.Credentials, error) {
+	doc, err := SessionPolicy(d.Bucket, d.Prefixes, d.Access)
 	if err != nil {
-		return nil, fmt.Errorf("awssts: grant %q: %w", req.Grant, err)
+		return nil, fmt.Errorf("awssts: grant %q: %w", d.Grant, err)
 	}
-	seconds := req.Duration / time.Second
-	if req.Duration < MinDuration || seconds > 1<<31-1 {
-		return nil, fmt.Errorf("awssts: grant %q: duration %v is outside what STS issues (at least %v)", req.Grant, req.Duration, MinDuration)
+	seconds := d.Duration / time.Second
+	if d.Duration < MinDuration || seconds > 1<<31-1 {
+		return nil, fmt.Errorf("awssts: grant %q: duration %v is outside what STS issues (at least %v)", d.Grant, d.Duration, MinDuration)
 	}
-	name := SessionName(req.User)
+	name := SessionName(d.User)
 	out, err := p.client.AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn:         aws.String(p.roleARN),
 		RoleSessionName: aws.String(name),
 		SourceIdentity:  aws.String(name),
-		Policy:          aws.String(string(policy)),
+		Policy:          aws.String(string(doc)),
 		DurationSeconds: aws.Int32(int32(seconds)),
 	})
 	if err != nil {
@@ -146,6 +147,6 @@ func (p *Provider) Issue(ctx context.Context, req vend.Request) (*vend.Credentia
 	return &vend.Credentials{
 		Expires: c.Expiration.UTC(),
 		KeyID:   *c.AccessKeyId,
-		Body:    p.body(req, c.Expiration.UTC(), *c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken),
+		Body:    p.body(d, c.Expiration.UTC(), *c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken),
 	}, nil
 }

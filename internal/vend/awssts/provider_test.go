@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,9 +36,9 @@ func newTestProvider(t *testing.T, endpoint, s3Endpoint string) *Provider {
 	return p
 }
 
-func aliceRequest() vend.Request {
-	return vend.Request{
-		User: "alice", Grant: "scratch", Access: "readwrite", Duration: time.Hour,
+func aliceRequest() policy.Decision {
+	return policy.Decision{
+		User: "alice", Grant: "scratch", Access: policy.AccessReadWrite, Duration: time.Hour,
 		Bucket: "scratch", Prefixes: []string{"alice/"}, Location: "s3://scratch/alice/",
 	}
 }
@@ -47,7 +48,7 @@ func TestIssue(t *testing.T) {
 	tests := []struct {
 		name       string
 		s3Endpoint string
-		mutate     func(*vend.Request)
+		mutate     func(*policy.Decision)
 		wantBody   string
 	}{
 		{
@@ -59,8 +60,8 @@ func TestIssue(t *testing.T) {
 		},
 		{
 			name: "s3-compatible, two prefixes", s3Endpoint: "http://minio.example:9000",
-			mutate: func(r *vend.Request) {
-				r.User, r.Access = "josé", "read"
+			mutate: func(r *policy.Decision) {
+				r.User, r.Access = "josé", policy.AccessRead
 				r.Prefixes, r.Location = []string{"groups/geo/", "groups/ocean/"}, ""
 			},
 			wantBody: `{"grant":"scratch","provider":"aws","expires_at":"2025-03-01T13:00:00Z",
@@ -134,18 +135,18 @@ func TestIssue(t *testing.T) {
 func TestIssueRefusesBeforeCallingSTS(t *testing.T) {
 	tests := []struct {
 		name    string
-		mutate  func(*vend.Request)
+		mutate  func(*policy.Decision)
 		wantErr error
 	}{
-		{"policy too large", func(r *vend.Request) {
+		{"policy too large", func(r *policy.Decision) {
 			r.Prefixes = nil
 			for i := range 60 {
 				r.Prefixes = append(r.Prefixes, fmt.Sprintf("groups/group-%03d/", i))
 			}
 		}, vend.ErrPolicyTooLarge},
-		{"wildcard prefix", func(r *vend.Request) { r.Prefixes = []string{"*/"} }, nil},
-		{"no prefixes", func(r *vend.Request) { r.Prefixes = nil }, nil},
-		{"duration under the STS minimum", func(r *vend.Request) { r.Duration = 10 * time.Minute }, nil},
+		{"wildcard prefix", func(r *policy.Decision) { r.Prefixes = []string{"*/"} }, nil},
+		{"no prefixes", func(r *policy.Decision) { r.Prefixes = nil }, nil},
+		{"duration under the STS minimum", func(r *policy.Decision) { r.Duration = 10 * time.Minute }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"errors"
+	"github.com/credserver/credserver/internal/policy"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,7 +13,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
 	"github.com/credserver/credserver/internal/peers"
@@ -42,7 +43,7 @@ func startAzurite(t *testing.T) *peers.Azurite {
 func clientOptions() *azblob.ClientOptions {
 	return &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: &http.Client{Timeout: 10 * time.Second},
-		Retry:     policy.RetryOptions{MaxRetries: -1},
+		Retry:     azpolicy.RetryOptions{MaxRetries: -1},
 	}}
 }
 
@@ -128,16 +129,16 @@ func TestAzurite(t *testing.T) {
 	if err := upload(ctx, admin, "scratch-bob", "secret.txt", "bob's"); err != nil {
 		t.Fatal(err)
 	}
-	issue := func(t *testing.T, p *Provider, access string) *vend.Credentials {
+	issue := func(t *testing.T, p *Provider, access policy.Access) *vend.Credentials {
 		t.Helper()
-		cred, err := p.Issue(ctx, vend.Request{User: "alice", Grant: "blob-scratch", Access: access, Duration: time.Hour,
+		cred, err := p.Issue(ctx, policy.Decision{User: "alice", Grant: "blob-scratch", Access: access, Duration: time.Hour,
 			Bucket: "scratch-alice", Prefixes: []string{""}, Create: true, Location: "abfs://scratch-alice/"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return cred
 	}
-	rw := sasClient(t, issue(t, p, "readwrite"))
+	rw := sasClient(t, issue(t, p, policy.AccessReadWrite))
 
 	t.Run("readwrite inside the container", func(t *testing.T) {
 		if err := upload(ctx, rw, "scratch-alice", "notes/today.txt", "hello"); err != nil {
@@ -167,7 +168,7 @@ func TestAzurite(t *testing.T) {
 	})
 
 	t.Run("read-only cannot write", func(t *testing.T) {
-		ro := sasClient(t, issue(t, p, "read"))
+		ro := sasClient(t, issue(t, p, policy.AccessRead))
 		if err := upload(ctx, admin, "scratch-alice", "data.csv", "a,b\n"); err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +184,7 @@ func TestAzurite(t *testing.T) {
 	})
 
 	t.Run("widened permissions break the signature", func(t *testing.T) {
-		b := *issue(t, p, "read").Body.(*Body)
+		b := *issue(t, p, policy.AccessRead).Body.(*Body)
 		q, err := url.ParseQuery(b.SASToken)
 		if err != nil {
 			t.Fatal(err)
@@ -196,7 +197,7 @@ func TestAzurite(t *testing.T) {
 
 	t.Run("expired SAS is rejected", func(t *testing.T) {
 		past := newProvider(func() time.Time { return time.Now().Add(-3 * time.Hour) })
-		old := sasClient(t, issue(t, past, "readwrite"))
+		old := sasClient(t, issue(t, past, policy.AccessReadWrite))
 		_, err := download(ctx, old, "scratch-alice", "data.csv")
 		wantDenied(t, "download with an expired SAS", err)
 		wantDenied(t, "upload with an expired SAS", upload(ctx, old, "scratch-alice", "late.txt", "x"))

@@ -3,9 +3,8 @@ package azure
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/credserver/credserver/internal/policy"
 	"time"
-
-	"github.com/credserver/credserver/internal/vend"
 )
 
 // ProviderName is the "provider" field of every body this package returns.
@@ -34,20 +33,20 @@ type Body struct {
 	URL string `json:"url"`
 }
 
-func (p *Provider) body(req vend.Request, expires time.Time, token string) *Body {
+func (p *Provider) body(d policy.Decision, expires time.Time, token string) *Body {
 	b := &Body{
-		Grant:       req.Grant,
+		Grant:       d.Grant,
 		Provider:    ProviderName,
 		ExpiresAt:   expires.UTC().Format(time.RFC3339),
 		SASToken:    token,
 		AccountName: p.account,
 		AccountURL:  p.endpoint,
-		Container:   req.Bucket,
-		Prefix:      req.Prefixes[0],
-		URL:         req.Location,
+		Container:   d.Bucket,
+		Prefix:      d.Prefixes[0],
+		URL:         d.Location,
 	}
 	if b.URL == "" {
-		b.URL = "abfs://" + req.Bucket + "/" + b.Prefix
+		b.URL = "abfs://" + d.Bucket + "/" + b.Prefix
 	}
 	return b
 }

@@ -3,6 +3,7 @@ package azure
 import (
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,8 +68,8 @@ func writeAzureError(w http.ResponseWriter, status int, code string) {
 RequestId:0000 Time:2025-03-01T12:00:00Z</Message></Error>`, code)
 }
 
-func createRequest() vend.Request {
-	return vend.Request{Grant: "blob-scratch", Access: "readwrite", Duration: time.Hour,
+func createRequest() policy.Decision {
+	return policy.Decision{Grant: "blob-scratch", Access: policy.AccessReadWrite, Duration: time.Hour,
 		Bucket: "scratch-alice", Prefixes: []string{""}, Create: true}
 }
 
@@ -77,7 +78,7 @@ func createRequest() vend.Request {
 func TestCreateOnce(t *testing.T) {
 	azure := newFakeAzure(t)
 	p := newTestProvider(t, Config{BlobEndpoint: azure.srv.URL + "/hubdata"})
-	for _, access := range []string{"readwrite", "read", "readwrite"} {
+	for _, access := range []policy.Access{policy.AccessReadWrite, policy.AccessRead, policy.AccessReadWrite} {
 		req := createRequest()
 		req.Access = access
 		if _, err := p.Issue(t.Context(), req); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,7 +13,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
@@ -105,7 +106,7 @@ func New(cfg Config) (*Provider, error) {
 	client, err := azblob.NewClientWithSharedKeyCredential(endpoint, cred, &azblob.ClientOptions{
 		ClientOptions: azcore.ClientOptions{
 			Transport: cfg.HTTPClient,
-			Retry:     policy.RetryOptions{MaxRetries: 2},
+			Retry:     azpolicy.RetryOptions{MaxRetries: 2},
 		},
 	})
 	if err != nil {
@@ -122,40 +123,40 @@ func New(cfg Config) (*Provider, error) {
 	}, nil
 }
 
-// Issue signs a SAS for req: the whole container req.Bucket when the prefix
-// is "", else (hierarchical namespace only) the directory req.Prefixes[0]
-// and everything below it. It first creates the container when req.Create
+// Issue signs a SAS for req: the whole container d.Bucket when the prefix
+// is "", else (hierarchical namespace only) the directory d.Prefixes[0]
+// and everything below it. It first creates the container when d.Create
 // is set, once per container per process. Creation failures are
 // *[vend.UpstreamError]; a scope a SAS cannot express is an error before
 // any call (several prefixes wrap [vend.ErrPolicyTooLarge]).
-func (p *Provider) Issue(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
-	values, err := p.scope(req)
+func (p *Provider) Issue(ctx context.Context, d policy.Decision) (*vend.Credentials, error) {
+	values, err := p.scope(d)
 	if err != nil {
-		return nil, fmt.Errorf("azure: grant %q: %w", req.Grant, err)
+		return nil, fmt.Errorf("azure: grant %q: %w", d.Grant, err)
 	}
-	if req.Duration <= 0 {
-		return nil, fmt.Errorf("azure: grant %q: duration %v must be positive", req.Grant, req.Duration)
+	if d.Duration <= 0 {
+		return nil, fmt.Errorf("azure: grant %q: duration %v must be positive", d.Grant, d.Duration)
 	}
-	if req.Create {
-		if err := p.ensureContainer(ctx, req.Bucket); err != nil {
+	if d.Create {
+		if err := p.ensureContainer(ctx, d.Bucket); err != nil {
 			return nil, err
 		}
 	}
 	now := p.now().UTC()
 	// SAS times have whole seconds; Expires must not claim more.
 	values.StartTime = now.Add(-ClockSkew).Truncate(time.Second)
-	values.ExpiryTime = now.Add(req.Duration).Truncate(time.Second)
+	values.ExpiryTime = now.Add(d.Duration).Truncate(time.Second)
 	values.Protocol = sas.ProtocolHTTPS
 	if !p.https {
 		values.Protocol = sas.ProtocolHTTPSandHTTP
 	}
 	qp, err := values.SignWithSharedKey(p.cred)
 	if err != nil {
-		return nil, fmt.Errorf("azure: grant %q: sign SAS: %w", req.Grant, err)
+		return nil, fmt.Errorf("azure: grant %q: sign SAS: %w", d.Grant, err)
 	}
 	return &vend.Credentials{
 		Expires: values.ExpiryTime,
 		KeyID:   tokenID(qp.Signature()),
-		Body:    p.body(req, values.ExpiryTime, qp.Encode()),
+		Body:    p.body(d, values.ExpiryTime, qp.Encode()),
 	}, nil
 }

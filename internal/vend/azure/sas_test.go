@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"github.com/credserver/credserver/internal/policy"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -76,21 +77,21 @@ func TestIssueSignsDocumentedSAS(t *testing.T) {
 	tests := []struct {
 		name     string
 		cfg      Config
-		req      vend.Request
+		req      policy.Decision
 		resource string            // the canonicalized resource Azure will check
 		want     map[string]string // SAS parameters other than sig, st, se, sv
 		wantURL  string
 	}{
 		{
 			name:     "per-user container, readwrite",
-			req:      vend.Request{Grant: "blob-scratch", Access: "readwrite", Bucket: "scratch-alice", Prefixes: []string{""}},
+			req:      policy.Decision{Grant: "blob-scratch", Access: policy.AccessReadWrite, Bucket: "scratch-alice", Prefixes: []string{""}},
 			resource: "/blob/hubdata/scratch-alice",
 			want:     map[string]string{"sr": "c", "sp": "racwdl", "spr": "https"},
 			wantURL:  "abfs://scratch-alice/",
 		},
 		{
 			name:     "per-user container, read",
-			req:      vend.Request{Grant: "blob-scratch", Access: "read", Bucket: "scratch-alice", Prefixes: []string{""}},
+			req:      policy.Decision{Grant: "blob-scratch", Access: policy.AccessRead, Bucket: "scratch-alice", Prefixes: []string{""}},
 			resource: "/blob/hubdata/scratch-alice",
 			want:     map[string]string{"sr": "c", "sp": "rl", "spr": "https"},
 			wantURL:  "abfs://scratch-alice/",
@@ -98,7 +99,7 @@ func TestIssueSignsDocumentedSAS(t *testing.T) {
 		{
 			name:     "directory on a hierarchical namespace",
 			cfg:      Config{HierarchicalNamespace: true},
-			req:      vend.Request{Grant: "lake", Access: "readwrite", Bucket: "shared", Prefixes: []string{"star%2Auser/"}, Location: "abfs://shared/star%2Auser/"},
+			req:      policy.Decision{Grant: "lake", Access: policy.AccessReadWrite, Bucket: "shared", Prefixes: []string{"star%2Auser/"}, Location: "abfs://shared/star%2Auser/"},
 			resource: "/blob/hubdata/shared/star%2Auser",
 			want:     map[string]string{"sr": "d", "sdd": "1", "sp": "racwdl", "spr": "https"},
 			wantURL:  "abfs://shared/star%2Auser/",
@@ -106,7 +107,7 @@ func TestIssueSignsDocumentedSAS(t *testing.T) {
 		{
 			name:     "nested directory, read",
 			cfg:      Config{HierarchicalNamespace: true},
-			req:      vend.Request{Grant: "lake", Access: "read", Bucket: "shared", Prefixes: []string{"groups/geo/"}},
+			req:      policy.Decision{Grant: "lake", Access: policy.AccessRead, Bucket: "shared", Prefixes: []string{"groups/geo/"}},
 			resource: "/blob/hubdata/shared/groups/geo",
 			want:     map[string]string{"sr": "d", "sdd": "2", "sp": "rl", "spr": "https"},
 			wantURL:  "abfs://shared/groups/geo/",
@@ -114,7 +115,7 @@ func TestIssueSignsDocumentedSAS(t *testing.T) {
 		{
 			name:     "plain HTTP endpoint (Azurite)",
 			cfg:      Config{BlobEndpoint: "http://127.0.0.1:10000/hubdata/"},
-			req:      vend.Request{Grant: "blob-scratch", Access: "read", Bucket: "scratch-alice", Prefixes: []string{""}},
+			req:      policy.Decision{Grant: "blob-scratch", Access: policy.AccessRead, Bucket: "scratch-alice", Prefixes: []string{""}},
 			resource: "/blob/hubdata/scratch-alice",
 			want:     map[string]string{"sr": "c", "sp": "rl", "spr": "https,http"},
 			wantURL:  "abfs://scratch-alice/",
@@ -177,26 +178,26 @@ func TestIssueSignsDocumentedSAS(t *testing.T) {
 }
 
 func TestIssueRefuses(t *testing.T) {
-	ok := vend.Request{Grant: "g", Access: "read", Duration: time.Hour, Bucket: "scratch-alice", Prefixes: []string{"alice/"}}
+	ok := policy.Decision{Grant: "g", Access: policy.AccessRead, Duration: time.Hour, Bucket: "scratch-alice", Prefixes: []string{"alice/"}}
 	tests := []struct {
 		name    string
 		hns     bool
-		mutate  func(*vend.Request)
+		mutate  func(*policy.Decision)
 		wantErr error
 	}{
-		{"prefix on a flat namespace", false, func(*vend.Request) {}, errInvalidScope},
-		{"several prefixes", true, func(r *vend.Request) { r.Prefixes = []string{"groups/a/", "groups/b/"} }, vend.ErrPolicyTooLarge},
-		{"no prefix", true, func(r *vend.Request) { r.Prefixes = nil }, errInvalidScope},
-		{"dot-dot segment", true, func(r *vend.Request) { r.Prefixes = []string{"alice/../bob/"} }, errInvalidScope},
-		{"empty segment", true, func(r *vend.Request) { r.Prefixes = []string{"alice//"} }, errInvalidScope},
-		{"backslash", true, func(r *vend.Request) { r.Prefixes = []string{`alice\bob/`} }, errInvalidScope},
-		{"no trailing slash", true, func(r *vend.Request) { r.Prefixes = []string{"alice"} }, errInvalidScope},
-		{"uppercase container", true, func(r *vend.Request) { r.Bucket = "Scratch-alice" }, errInvalidScope},
-		{"double hyphen", true, func(r *vend.Request) { r.Bucket = "scratch--alice" }, errInvalidScope},
-		{"trailing hyphen", true, func(r *vend.Request) { r.Bucket = "scratch-" }, errInvalidScope},
-		{"short container", true, func(r *vend.Request) { r.Bucket = "ab" }, errInvalidScope},
-		{"unknown access", true, func(r *vend.Request) { r.Access = "admin" }, errInvalidScope},
-		{"no duration", true, func(r *vend.Request) { r.Duration = 0 }, nil},
+		{"prefix on a flat namespace", false, func(*policy.Decision) {}, errInvalidScope},
+		{"several prefixes", true, func(r *policy.Decision) { r.Prefixes = []string{"groups/a/", "groups/b/"} }, vend.ErrPolicyTooLarge},
+		{"no prefix", true, func(r *policy.Decision) { r.Prefixes = nil }, errInvalidScope},
+		{"dot-dot segment", true, func(r *policy.Decision) { r.Prefixes = []string{"alice/../bob/"} }, errInvalidScope},
+		{"empty segment", true, func(r *policy.Decision) { r.Prefixes = []string{"alice//"} }, errInvalidScope},
+		{"backslash", true, func(r *policy.Decision) { r.Prefixes = []string{`alice\bob/`} }, errInvalidScope},
+		{"no trailing slash", true, func(r *policy.Decision) { r.Prefixes = []string{"alice"} }, errInvalidScope},
+		{"uppercase container", true, func(r *policy.Decision) { r.Bucket = "Scratch-alice" }, errInvalidScope},
+		{"double hyphen", true, func(r *policy.Decision) { r.Bucket = "scratch--alice" }, errInvalidScope},
+		{"trailing hyphen", true, func(r *policy.Decision) { r.Bucket = "scratch-" }, errInvalidScope},
+		{"short container", true, func(r *policy.Decision) { r.Bucket = "ab" }, errInvalidScope},
+		{"unknown access", true, func(r *policy.Decision) { r.Access = policy.Access(9) }, errInvalidScope},
+		{"no duration", true, func(r *policy.Decision) { r.Duration = 0 }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,18 +3,14 @@ package azure
 import (
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/public"
 	"strings"
 	"unicode"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
 	"github.com/credserver/credserver/internal/vend"
-)
-
-// Access levels.
-const (
-	AccessRead      = "read"
-	AccessReadWrite = "readwrite"
 )
 
 // errInvalidScope marks requests a SAS cannot express safely; the policy
@@ -26,35 +22,34 @@ var errInvalidScope = errors.New("invalid SAS scope")
 // create, write and delete, which is what adlfs needs to upload (block
 // blobs, appends), overwrite and remove. Tags, version deletion, moves and
 // ACL changes are never granted.
-func Permissions(access string) (string, error) {
+func Permissions(access policy.Access) (string, error) {
 	switch access {
-	case AccessRead:
+	case policy.AccessRead:
 		return (&sas.ContainerPermissions{Read: true, List: true}).String(), nil
-	case AccessReadWrite:
+	case policy.AccessReadWrite:
 		return (&sas.ContainerPermissions{Read: true, Add: true, Create: true, Write: true, Delete: true, List: true}).String(), nil
 	}
 	return "", fmt.Errorf("%w: access %q must be read or readwrite", errInvalidScope, access)
 }
 
 // scope turns req into the signature values of its SAS, without times.
-func (p *Provider) scope(req vend.Request) (sas.BlobSignatureValues, error) {
+func (p *Provider) scope(d policy.Decision) (sas.BlobSignatureValues, error) {
 	var v sas.BlobSignatureValues
-	if msg := checkContainer(req.Bucket); msg != "" {
-		return v, fmt.Errorf("%w: container %q %s", errInvalidScope, req.Bucket, msg)
+	if msg := checkContainer(d.Bucket); msg != "" {
+		return v, fmt.Errorf("%w: container %q %s", errInvalidScope, d.Bucket, msg)
 	}
-	switch n := len(req.Prefixes); {
+	switch n := len(d.Prefixes); {
 	case n == 0:
 		return v, fmt.Errorf("%w: no prefix", errInvalidScope)
 	case n > 1:
-		return v, fmt.Errorf("%w: an Azure SAS covers one container or one directory, not the %d prefixes this grant expands to",
-			vend.ErrPolicyTooLarge, n)
+		return v, public.Wrap(vend.ErrPolicyTooLarge, fmt.Sprintf("an Azure SAS covers one container or one directory, not the %d prefixes this grant expands to", n))
 	}
-	perms, err := Permissions(req.Access)
+	perms, err := Permissions(d.Access)
 	if err != nil {
 		return v, err
 	}
-	v.ContainerName, v.Permissions = req.Bucket, perms
-	prefix := req.Prefixes[0]
+	v.ContainerName, v.Permissions = d.Bucket, perms
+	prefix := d.Prefixes[0]
 	if prefix == "" {
 		return v, nil
 	}

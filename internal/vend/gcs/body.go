@@ -3,6 +3,7 @@ package gcs
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/credserver/credserver/internal/policy"
 	"time"
 
 	"github.com/credserver/credserver/internal/vend"
@@ -31,15 +32,15 @@ type Body struct {
 	URL string `json:"url"`
 }
 
-func body(req vend.Request, expires time.Time, token string) *Body {
+func body(d policy.Decision, expires time.Time, token string) *Body {
 	b := &Body{
-		Grant:       req.Grant,
+		Grant:       d.Grant,
 		Provider:    ProviderName,
 		ExpiresAt:   expires.UTC().Format(time.RFC3339),
 		AccessToken: token,
-		Bucket:      req.Bucket,
+		Bucket:      d.Bucket,
 	}
-	b.Prefix, b.Prefixes, b.URL = req.Where("gs")
+	b.Prefix, b.Prefixes, b.URL = vend.Where(d, "gs")
 	return b
 }
 

@@ -3,6 +3,8 @@ package gcs
 import (
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/public"
 	"strings"
 	"unicode/utf8"
 
@@ -25,10 +27,8 @@ const (
 // objectAdmin without IAM and ACL changes: create, overwrite, delete,
 // list and multipart uploads.
 const (
-	AccessRead      = "read"
-	AccessReadWrite = "readwrite"
-	roleRead        = "inRole:roles/storage.objectViewer"
-	roleReadWrite   = "inRole:roles/storage.objectUser"
+	roleRead      = "inRole:roles/storage.objectViewer"
+	roleReadWrite = "inRole:roles/storage.objectUser"
 )
 
 // errInvalidBoundaryInput marks arguments Boundary refuses; the policy
@@ -47,15 +47,15 @@ var errInvalidBoundaryInput = errors.New("invalid access boundary input")
 // UTF-8 is refused rather than escaped, so no input can end the string
 // early. A condition over [MaxConditionLength] wraps
 // [vend.ErrPolicyTooLarge].
-func Boundary(bucket string, prefixes []string, access string) ([]downscope.AccessBoundaryRule, error) {
+func Boundary(bucket string, prefixes []string, access policy.Access) ([]downscope.AccessBoundaryRule, error) {
 	if err := validateBucket(bucket); err != nil {
 		return nil, err
 	}
 	var role string
 	switch access {
-	case AccessRead:
+	case policy.AccessRead:
 		role = roleRead
-	case AccessReadWrite:
+	case policy.AccessReadWrite:
 		role = roleReadWrite
 	default:
 		return nil, fmt.Errorf("%w: access %q must be read or readwrite", errInvalidBoundaryInput, access)
@@ -80,14 +80,14 @@ func Boundary(bucket string, prefixes []string, access string) ([]downscope.Acce
 	if !whole {
 		expr := condition(bucket, prefixes)
 		if n := utf8.RuneCountInString(expr); n > MaxConditionLength {
-			return nil, fmt.Errorf("%w: the access boundary condition for %d prefixes is %d characters, over Google's limit of %d",
-				vend.ErrPolicyTooLarge, len(prefixes), n, MaxConditionLength)
+			return nil, public.Wrap(vend.ErrPolicyTooLarge, fmt.Sprintf("the access boundary condition for %d prefixes is %d characters, over Google's limit of %d",
+				len(prefixes), n, MaxConditionLength))
 		}
 		rule.Condition = &downscope.AvailabilityCondition{Expression: expr}
 	}
 	rules := []downscope.AccessBoundaryRule{rule}
 	if len(rules) > MaxRules {
-		return nil, fmt.Errorf("%w: %d access boundary rules, over Google's limit of %d", vend.ErrPolicyTooLarge, len(rules), MaxRules)
+		return nil, public.Wrap(vend.ErrPolicyTooLarge, fmt.Sprintf("%d access boundary rules, over Google's limit of %d", len(rules), MaxRules))
 	}
 	return rules, nil
 }

@@ -3,6 +3,7 @@ package gcs
 import (
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"strings"
 	"testing"
 
@@ -14,25 +15,25 @@ func TestBoundaryRefuses(t *testing.T) {
 		name     string
 		bucket   string
 		prefixes []string
-		access   string
+		access   policy.Access
 		wantErr  error
 	}{
-		{"single quote", "b-1", []string{"a'b/"}, "read", errInvalidBoundaryInput},
-		{"closing the string", "b-1", []string{"x') || true || ('/"}, "read", errInvalidBoundaryInput},
-		{"backslash", "b-1", []string{`a\/`}, "read", errInvalidBoundaryInput},
-		{"newline", "b-1", []string{"a\n/"}, "read", errInvalidBoundaryInput},
-		{"DEL", "b-1", []string{"a\x7f/"}, "read", errInvalidBoundaryInput},
-		{"C1 control", "b-1", []string{"a\u0085/"}, "read", errInvalidBoundaryInput},
-		{"line separator", "b-1", []string{"a\u2028/"}, "read", errInvalidBoundaryInput},
-		{"invalid UTF-8", "b-1", []string{"a\xff/"}, "read", errInvalidBoundaryInput},
-		{"no trailing slash", "b-1", []string{"alice"}, "read", errInvalidBoundaryInput},
-		{"one bad among good", "b-1", []string{"ok/", "b'ad/"}, "read", errInvalidBoundaryInput},
-		{"no prefixes", "b-1", nil, "read", errInvalidBoundaryInput},
-		{"bucket with a slash", "b/objects", []string{"a/"}, "read", errInvalidBoundaryInput},
-		{"bucket with a quote", "b'1", []string{"a/"}, "read", errInvalidBoundaryInput},
-		{"short bucket", "b", []string{"a/"}, "read", errInvalidBoundaryInput},
-		{"unknown access", "b-1", []string{"a/"}, "write", errInvalidBoundaryInput},
-		{"condition too long", "b-1", manyPrefixes(20), "read", vend.ErrPolicyTooLarge},
+		{"single quote", "b-1", []string{"a'b/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"closing the string", "b-1", []string{"x') || true || ('/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"backslash", "b-1", []string{`a\/`}, policy.AccessRead, errInvalidBoundaryInput},
+		{"newline", "b-1", []string{"a\n/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"DEL", "b-1", []string{"a\x7f/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"C1 control", "b-1", []string{"a\u0085/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"line separator", "b-1", []string{"a\u2028/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"invalid UTF-8", "b-1", []string{"a\xff/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"no trailing slash", "b-1", []string{"alice"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"one bad among good", "b-1", []string{"ok/", "b'ad/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"no prefixes", "b-1", nil, policy.AccessRead, errInvalidBoundaryInput},
+		{"bucket with a slash", "b/objects", []string{"a/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"bucket with a quote", "b'1", []string{"a/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"short bucket", "b", []string{"a/"}, policy.AccessRead, errInvalidBoundaryInput},
+		{"unknown access", "b-1", []string{"a/"}, policy.Access(7), errInvalidBoundaryInput},
+		{"condition too long", "b-1", manyPrefixes(20), policy.AccessRead, vend.ErrPolicyTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,7 +56,7 @@ func manyPrefixes(n int) []string {
 // TestBoundaryFits: ten group prefixes of ordinary length stay under the
 // condition limit.
 func TestBoundaryFits(t *testing.T) {
-	rules, err := Boundary("hub-shared", manyPrefixes(9), "readwrite")
+	rules, err := Boundary("hub-shared", manyPrefixes(9), policy.AccessReadWrite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func FuzzBoundary(f *testing.F) {
 		f.Add(s, "groups/geo/")
 	}
 	f.Fuzz(func(t *testing.T, p1, p2 string) {
-		rules, err := Boundary("hub-scratch", []string{p1, p2}, "read")
+		rules, err := Boundary("hub-scratch", []string{p1, p2}, policy.AccessRead)
 		if err != nil {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"net/http"
 	"os"
 	"time"
@@ -121,14 +122,14 @@ func serviceAccountSource(rctx context.Context, key []byte) (oauth2.TokenSource,
 
 // Issue exchanges a root token for one downscoped to req's bucket and
 // prefixes. The token lives as long as Google's STS says (at most the root
-// token's remaining life, so req.Duration is not honoured beyond that and
+// token's remaining life, so d.Duration is not honoured beyond that and
 // a shorter Duration cannot shorten it). Boundary problems wrap
 // [vend.ErrPolicyTooLarge] or report invalid input; failures of Google's
 // STS or of the root token are *[vend.UpstreamError].
-func (p *Provider) Issue(ctx context.Context, req vend.Request) (*vend.Credentials, error) {
-	rules, err := Boundary(req.Bucket, req.Prefixes, req.Access)
+func (p *Provider) Issue(ctx context.Context, d policy.Decision) (*vend.Credentials, error) {
+	rules, err := Boundary(d.Bucket, d.Prefixes, d.Access)
 	if err != nil {
-		return nil, fmt.Errorf("gcs: grant %q: %w", req.Grant, err)
+		return nil, fmt.Errorf("gcs: grant %q: %w", d.Grant, err)
 	}
 	x := &exchange{ctx: ctx, base: p.client.Transport}
 	root := &rootRecorder{src: p.root}
@@ -136,7 +137,7 @@ func (p *Provider) Issue(ctx context.Context, req vend.Request) (*vend.Credentia
 	ts, err := downscope.NewTokenSource(context.WithValue(ctx, oauth2.HTTPClient, client),
 		downscope.DownscopingConfig{RootSource: root, Rules: rules})
 	if err != nil {
-		return nil, fmt.Errorf("gcs: grant %q: %w", req.Grant, err)
+		return nil, fmt.Errorf("gcs: grant %q: %w", d.Grant, err)
 	}
 	tok, err := ts.Token()
 	if err != nil {
@@ -155,5 +156,5 @@ func (p *Provider) Issue(ctx context.Context, req vend.Request) (*vend.Credentia
 		return nil, &vend.UpstreamError{Upstream: upstreamSTS, Reason: "Google STS returned a token that is already expired (clock skew?)",
 			Err: fmt.Errorf("expiry %v, local time %v", expires, now.UTC())}
 	}
-	return &vend.Credentials{Expires: expires, KeyID: TokenID(tok.AccessToken), Body: body(req, expires, tok.AccessToken)}, nil
+	return &vend.Credentials{Expires: expires, KeyID: TokenID(tok.AccessToken), Body: body(d, expires, tok.AccessToken)}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"net/http"
 	"net/url"
 	"sync"
@@ -16,9 +17,9 @@ import (
 	"github.com/credserver/credserver/internal/vend"
 )
 
-func aliceRequest() vend.Request {
-	return vend.Request{
-		User: "alice", Grant: "scratch", Access: "readwrite", Duration: time.Hour,
+func aliceRequest() policy.Decision {
+	return policy.Decision{
+		User: "alice", Grant: "scratch", Access: policy.AccessReadWrite, Duration: time.Hour,
 		Bucket: "hub-scratch", Prefixes: []string{"alice/"}, Location: "gs://hub-scratch/alice/",
 	}
 }
@@ -28,7 +29,7 @@ func aliceRequest() vend.Request {
 func TestIssue(t *testing.T) {
 	tests := []struct {
 		name   string
-		mutate func(*vend.Request)
+		mutate func(*policy.Decision)
 		// options is the exact "options" form value.
 		options  string
 		wantBody string
@@ -44,7 +45,7 @@ func TestIssue(t *testing.T) {
 		},
 		{
 			name:   "read",
-			mutate: func(r *vend.Request) { r.Access = "read" },
+			mutate: func(r *policy.Decision) { r.Access = policy.AccessRead },
 			options: `{"accessBoundary":{"accessBoundaryRules":[{"availableResource":"//storage.googleapis.com/projects/_/buckets/hub-scratch",` +
 				`"availablePermissions":["inRole:roles/storage.objectViewer"],` +
 				`"availabilityCondition":{"expression":"resource.name.startsWith('projects/_/buckets/hub-scratch/objects/alice/') || ` +
@@ -54,7 +55,7 @@ func TestIssue(t *testing.T) {
 		},
 		{
 			name: "encoded username",
-			mutate: func(r *vend.Request) {
+			mutate: func(r *policy.Decision) {
 				r.User, r.Prefixes, r.Location = "star*user", []string{"star%2Auser/"}, "gs://hub-scratch/star%2Auser/"
 			},
 			options: `{"accessBoundary":{"accessBoundaryRules":[{"availableResource":"//storage.googleapis.com/projects/_/buckets/hub-scratch",` +
@@ -66,8 +67,8 @@ func TestIssue(t *testing.T) {
 		},
 		{
 			name: "multi-group grant, read",
-			mutate: func(r *vend.Request) {
-				r.Grant, r.Access, r.Bucket = "team", "read", "hub-shared"
+			mutate: func(r *policy.Decision) {
+				r.Grant, r.Access, r.Bucket = "team", policy.AccessRead, "hub-shared"
 				r.Prefixes, r.Location = []string{"groups/geo/", "groups/ocean/"}, ""
 			},
 			options: `{"accessBoundary":{"accessBoundaryRules":[{"availableResource":"//storage.googleapis.com/projects/_/buckets/hub-shared",` +
@@ -80,8 +81,10 @@ func TestIssue(t *testing.T) {
 				"bucket":"hub-shared","prefix":"groups/geo/","prefixes":["groups/geo/","groups/ocean/"],"url":"gs://hub-shared/groups/geo/"}`,
 		},
 		{
-			name:   "whole bucket",
-			mutate: func(r *vend.Request) { r.Access, r.Prefixes, r.Location = "read", []string{""}, "gs://hub-scratch/" },
+			name: "whole bucket",
+			mutate: func(r *policy.Decision) {
+				r.Access, r.Prefixes, r.Location = policy.AccessRead, []string{""}, "gs://hub-scratch/"
+			},
 			options: `{"accessBoundary":{"accessBoundaryRules":[{"availableResource":"//storage.googleapis.com/projects/_/buckets/hub-scratch",` +
 				`"availablePermissions":["inRole:roles/storage.objectViewer"]}]}}`,
 			wantBody: `{"grant":"scratch","provider":"gcs","expires_at":"2025-03-01T13:00:00Z","access_token":"downscoped-1",
@@ -178,7 +181,7 @@ func TestCacheCoalesces(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			cred, _, err := cache.Issue(t.Context(), p, vend.Key(req), req)
+			cred, _, err := cache.Issue(t.Context(), p, req)
 			if err != nil {
 				errs[i] = err
 				return
@@ -208,14 +211,14 @@ func TestCacheCoalesces(t *testing.T) {
 func TestIssueRefusesBeforeCallingSTS(t *testing.T) {
 	tests := []struct {
 		name   string
-		mutate func(*vend.Request)
+		mutate func(*policy.Decision)
 	}{
-		{"quote in prefix", func(r *vend.Request) { r.Prefixes = []string{"a') || true || ('/"} }},
-		{"backslash in prefix", func(r *vend.Request) { r.Prefixes = []string{`a\'/`} }},
-		{"no prefixes", func(r *vend.Request) { r.Prefixes = nil }},
-		{"bad access", func(r *vend.Request) { r.Access = "admin" }},
-		{"bucket with a quote", func(r *vend.Request) { r.Bucket = "b'ucket" }},
-		{"too many prefixes", func(r *vend.Request) {
+		{"quote in prefix", func(r *policy.Decision) { r.Prefixes = []string{"a') || true || ('/"} }},
+		{"backslash in prefix", func(r *policy.Decision) { r.Prefixes = []string{`a\'/`} }},
+		{"no prefixes", func(r *policy.Decision) { r.Prefixes = nil }},
+		{"bad access", func(r *policy.Decision) { r.Access = policy.Access(9) }},
+		{"bucket with a quote", func(r *policy.Decision) { r.Bucket = "b'ucket" }},
+		{"too many prefixes", func(r *policy.Decision) {
 			r.Prefixes = nil
 			for i := range 30 {
 				r.Prefixes = append(r.Prefixes, fmt.Sprintf("groups/group-%03d/", i))

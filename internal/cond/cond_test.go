@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credserver/credserver/internal/policy/cond"
+	"github.com/credserver/credserver/internal/cond"
 )
 
 func input() *cond.Input {
