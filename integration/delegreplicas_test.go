@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +52,18 @@ func TestDelegationAcrossReplicasPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Store.Driver, cfg.Store.DSN = "postgres", pg.DSN
+	// The DSN holds no password (the config refuses one): it comes from
+	// store.password_file.
+	u, err := url.Parse(pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(pg.User)
+	pwFile := filepath.Join(t.TempDir(), "db-password")
+	if err := os.WriteFile(pwFile, []byte(pg.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store.Driver, cfg.Store.DSN, cfg.Store.PasswordFile = "postgres", u.String(), pwFile
 	a, b := replica(t, s, cfg), replica(t, s, cfg)
 
 	alice := "token " + s.Tokens["alice"]
