@@ -216,6 +216,10 @@ type Provider struct {
 	// WebURL is the GitHub web base, used for the device flow (github).
 	// Default "https://github.com".
 	WebURL string `yaml:"web_url"`
+	// AppURL is where users install the GitHub App on their repositories,
+	// e.g. "https://github.com/apps/my-hub-app" (github). Optional; the
+	// web page and credctl github login point users to it.
+	AppURL string `yaml:"app_url"`
 
 	// Line is the line of the provider's name in the file, 0 when the
 	// Config was built in code.

@@ -49,6 +49,7 @@ func (v *validator) provider(name string, p Provider) {
 		{"client_secret_file", p.ClientSecretFile != "", gh},
 		{"api_url", p.APIURL != "", gh},
 		{"web_url", p.WebURL != "", gh},
+		{"app_url", p.AppURL != "", gh},
 	} {
 		if f.set && !slices.Contains(f.types, p.Type) {
 			v.errorf(path+"."+f.key, "%s: %s does not apply to a provider of type %s", subj, f.key, p.Type)
@@ -57,6 +58,7 @@ func (v *validator) provider(name string, p Provider) {
 	urls := []struct{ key, val string }{
 		{"sts_endpoint", p.STSEndpoint}, {"s3_endpoint", p.S3Endpoint},
 		{"blob_endpoint", p.BlobEndpoint}, {"api_url", p.APIURL}, {"web_url", p.WebURL},
+		{"app_url", p.AppURL},
 	}
 	for _, u := range urls {
 		if u.val == "" {
