@@ -17,6 +17,7 @@ import (
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/vend"
+	"github.com/credserver/credserver/internal/web"
 )
 
 // Options are the server's settings from the config file.
@@ -57,6 +58,9 @@ type Deps struct {
 	// GitHub serves the GitHub account-link endpoints; nil (no github
 	// provider with a store) leaves them out.
 	GitHub GitHub
+	// Web, when set, serves the web page at {base}/ (see internal/web);
+	// nil leaves GET {base}/ the JSON service answer.
+	Web *web.Options
 }
 
 // Server serves the credserver API. It is safe for concurrent use; the
@@ -81,6 +85,8 @@ type Server struct {
 	authLimit *keyedLimiter
 	handler   http.Handler
 	github    GitHub
+	webOpts   *web.Options
+	page      *web.Page
 }
 
 // New builds a server. The returned server's Handler serves every route.
@@ -99,6 +105,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		metrics:   deps.Metrics,
 		timeout:   deps.RequestTimeout,
 		github:    deps.GitHub,
+		webOpts:   deps.Web,
 	}
 	limits := DefaultLimits
 	if deps.Limits != nil {
@@ -118,7 +125,11 @@ func New(opts Options, deps Deps) (*Server, error) {
 	}
 	s.audit = newAuditor(deps.Audit, s.now)
 	s.policy.Store(deps.Policy)
-	s.handler = s.routes()
+	h, err := s.routes()
+	if err != nil {
+		return nil, err
+	}
+	s.handler = h
 	return s, nil
 }
 
@@ -129,7 +140,7 @@ func (s *Server) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
 // Handler returns the HTTP handler for every route.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Use(s.observe, s.requestContext, s.recoverer, noStore, limitBody(maxBodyBytes))
 	r.NotFound(s.handle(func(http.ResponseWriter, *http.Request) error {
@@ -145,8 +156,13 @@ func (s *Server) routes() http.Handler {
 		r.Method(http.MethodGet, "/metrics", s.metrics.Handler())
 	}
 
+	var webErr error
 	api := func(r chi.Router) {
-		r.Get("/", s.root)
+		if s.webOpts != nil {
+			webErr = s.mountWeb(r, *s.webOpts)
+		} else {
+			r.Get("/", s.root)
+		}
 		r.Get("/healthz", s.healthz)
 		r.Get("/readyz", s.handle(s.readyz))
 		r.Get("/v1/whoami", s.handle(s.whoami))
@@ -161,9 +177,13 @@ func (s *Server) routes() http.Handler {
 		r.Route(s.opts.BasePath, api)
 		// The hub's proxy may forward "/services/credserver" without the
 		// trailing slash; answer it like the root.
-		r.Get(s.opts.BasePath, s.root)
+		root := http.HandlerFunc(s.root)
+		if s.page != nil {
+			root = s.page.Root
+		}
+		r.Get(s.opts.BasePath, root)
 	}
-	return r
+	return r, webErr
 }
 
 // handle adapts a handler that returns an error; the error is mapped to the

@@ -1,0 +1,122 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/credserver/credserver/internal/auth"
+	"github.com/credserver/credserver/internal/ghapp"
+	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/web"
+)
+
+// webBackend is the server as the web page sees it: the same
+// authenticator, policy, GitHub links, rate limits, audit trail and error
+// descriptions as the API.
+type webBackend struct{ s *Server }
+
+var _ web.Backend = webBackend{}
+
+// mountWeb builds the page from opts and registers its routes on r (the
+// router at BasePath).
+func (s *Server) mountWeb(r chi.Router, opts web.Options) error {
+	opts.Probe = http.HandlerFunc(s.root)
+	if opts.Logger == nil {
+		opts.Logger = s.log
+	}
+	if opts.Now == nil {
+		opts.Now = s.now
+	}
+	p, err := web.New(opts, webBackend{s})
+	if err != nil {
+		return err
+	}
+	s.page = p
+	p.Mount(r)
+	return nil
+}
+
+func (b webBackend) Authenticate(ctx context.Context, token string) (auth.Identity, error) {
+	return b.s.auth.Authenticate(ctx, token)
+}
+
+func (b webBackend) Policy() *policy.Policy { return b.s.policy.Load() }
+
+func (b webBackend) GitHub(r *http.Request, id auth.Identity) *web.GitHubLink {
+	if b.s.github == nil {
+		return nil
+	}
+	d, err := b.s.githubUserGrant(id, nil)
+	if err != nil {
+		return nil
+	}
+	out := &web.GitHubLink{Grant: d.Grant, Provider: d.Provider}
+	info, err := b.s.github.Link(r.Context(), d.Provider, id.Name)
+	if err != nil {
+		b.s.log.Warn("web: reading the github link failed", "user", id.Name, "error", err.Error())
+		return out
+	}
+	out.Linked, out.Login, out.ExpiresAt = info.Linked, info.Login, info.ExpiresAt
+	return out
+}
+
+func (b webBackend) StartGitHubLogin(r *http.Request, id auth.Identity) (ghapp.Login, error) {
+	s := b.s
+	if ok, wait := s.userLimit.allow(id.Name, s.now()); !ok {
+		s.metrics.rateLimited("user")
+		return ghapp.Login{}, tooManyRequests("too many requests; wait before starting another GitHub login", wait)
+	}
+	d, err := s.githubUserGrant(id, nil)
+	if err != nil {
+		return ghapp.Login{}, err
+	}
+	l, err := s.github.StartLogin(r.Context(), d.Provider, id.Name)
+	if err != nil {
+		return ghapp.Login{}, err
+	}
+	s.audit.github(r, "github_login_started", id.Name, d.Grant, "")
+	return l, nil
+}
+
+func (b webBackend) PollGitHubLogin(r *http.Request, id auth.Identity, loginID string) (ghapp.LoginStatus, error) {
+	s := b.s
+	st, err := s.github.PollLogin(r.Context(), id.Name, loginID)
+	if err != nil {
+		return st, err
+	}
+	if st.Status == "complete" {
+		s.forgetGitHub(id, st.Provider)
+		s.audit.github(r, "github_linked", id.Name, "", st.Login)
+	}
+	return st, nil
+}
+
+func (b webBackend) UnlinkGitHub(r *http.Request, id auth.Identity) error {
+	s := b.s
+	d, err := s.githubUserGrant(id, nil)
+	if err != nil {
+		return err
+	}
+	res, err := s.github.Unlink(r.Context(), d.Provider, id.Name)
+	if err != nil {
+		return err
+	}
+	s.forgetGitHub(id, d.Provider)
+	if res.WasLinked {
+		s.audit.github(r, "github_unlinked", id.Name, d.Grant, "")
+	}
+	return nil
+}
+
+// Account reads a hub user with credserver's own service token.
+// TODO(store): use Deps.Directory once auth.Directory lands.
+func (b webBackend) Account(context.Context, string) (web.Account, error) {
+	return web.Account{}, web.ErrNoDirectory
+}
+
+func (b webBackend) Describe(err error) web.Problem {
+	ae := toAPIError(err)
+	return web.Problem{Status: ae.Status, Code: ae.Code, Msg: ae.Msg, RetryAfter: ae.RetryAfter}
+}
