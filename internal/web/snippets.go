@@ -16,7 +16,7 @@ type snippet struct {
 // grantRow is one grant as the page lists it.
 type grantRow struct {
 	Name, Provider, Access, Location, MaxDuration string
-	Snippets                                     []snippet
+	Snippets                                      []snippet
 }
 
 // py quotes s as a Python string literal (and a valid JSON one).

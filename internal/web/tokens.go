@@ -29,8 +29,8 @@ type TokenRequest struct {
 
 // TokenInfo is one listed token: never its secret.
 type TokenInfo struct {
-	ID, Access, Note                string
-	Grants                          []string
+	ID, Access, Note               string
+	Grants                         []string
 	ExpiresAt, CreatedAt, LastUsed time.Time
 }
 

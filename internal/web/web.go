@@ -47,7 +47,7 @@ type Options struct {
 	HubClient *http.Client
 	// Probe answers GET {base}/ for clients that are not browsers (the
 	// hub's service probe); nil answers 204.
-	Probe http.Handler
+	Probe  http.Handler
 	Logger *slog.Logger
 	Now    func() time.Time
 }
