@@ -79,6 +79,14 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		st := hub.Stats()
 		return st.Hits, st.Misses, st.Coalesced
 	})
+	dir, err := buildDirectory(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	var directory auth.Directory
+	if dir != nil {
+		directory = dir
+	}
 	providers, err := buildProviders(ctx, cfg, o)
 	if err != nil {
 		return nil, err
@@ -108,6 +116,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		GitHub:         gh.links,
 		Ready:          gh.ready,
 		Web:            webOpts,
+		Directory:      directory,
 	})
 }
 

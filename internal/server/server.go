@@ -61,6 +61,9 @@ type Deps struct {
 	// Web, when set, serves the web page at {base}/ (see internal/web);
 	// nil leaves GET {base}/ the JSON service answer.
 	Web *web.Options
+	// Directory looks up hub accounts with credserver's own service token
+	// (hub.api_token_file); nil when no token file is configured.
+	Directory auth.Directory
 }
 
 // Server serves the credserver API. It is safe for concurrent use; the
@@ -87,6 +90,7 @@ type Server struct {
 	github    GitHub
 	webOpts   *web.Options
 	page      *web.Page
+	directory auth.Directory
 }
 
 // New builds a server. The returned server's Handler serves every route.
@@ -106,6 +110,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		timeout:   deps.RequestTimeout,
 		github:    deps.GitHub,
 		webOpts:   deps.Web,
+		directory: deps.Directory,
 	}
 	limits := DefaultLimits
 	if deps.Limits != nil {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -111,9 +113,18 @@ func (b webBackend) UnlinkGitHub(r *http.Request, id auth.Identity) error {
 }
 
 // Account reads a hub user with credserver's own service token.
-// TODO(store): use Deps.Directory once auth.Directory lands.
-func (b webBackend) Account(context.Context, string) (web.Account, error) {
-	return web.Account{}, web.ErrNoDirectory
+func (b webBackend) Account(ctx context.Context, name string) (web.Account, error) {
+	if b.s.directory == nil {
+		return web.Account{}, web.ErrNoDirectory
+	}
+	a, err := b.s.directory.Account(ctx, name)
+	if errors.Is(err, auth.ErrNoSuchUser) {
+		return web.Account{}, fmt.Errorf("%w: %w", web.ErrNoSuchUser, err)
+	}
+	if err != nil {
+		return web.Account{}, err
+	}
+	return web.Account{Name: a.Name, Groups: a.Groups, Admin: a.Admin}, nil
 }
 
 func (b webBackend) Describe(err error) web.Problem {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,7 @@ type Postgres struct {
 	// secrets are the DSN's passwords, cut out of the errors that could
 	// quote them.
 	secrets []string
+	retries atomic.Uint64
 }
 
 var _ Store = (*Postgres)(nil)
@@ -140,6 +142,12 @@ var postgresMigrations = [][]string{
 		)`,
 		`CREATE INDEX github_device_logins_expires ON github_device_logins (expires_ms)`,
 	},
+	2: {
+		`ALTER TABLE github_links ADD COLUMN account_created_us BIGINT`,
+		`ALTER TABLE github_device_logins ADD COLUMN account_created_us BIGINT`,
+		endDuplicatePendingLogins,
+		createOnePendingIndex,
+	},
 }
 
 // migrationLock is the advisory lock replicas take in turn to migrate
@@ -229,12 +237,15 @@ func (s *Postgres) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return nil
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers; an unreachable database is
+// ErrUnavailable. It is retried once on a fresh connection, like a read.
 func (s *Postgres) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return s.redact(fmt.Errorf("store: postgres: %w", err))
-	}
-	return nil
+	return s.withRetry(ctx, retryRead, func() (bool, error) {
+		if err := s.pool.Ping(ctx); err != nil {
+			return false, fmt.Errorf("store: postgres: %w", err)
+		}
+		return false, nil
+	})
 }
 
 // Close closes the pool, waiting for connections in use to be returned.

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -220,14 +222,53 @@ func TestPostgres(t *testing.T) {
 		} else if strings.Contains(err.Error(), pg.Password) {
 			t.Errorf("Ping error quotes the password: %v", err)
 		}
+		// An outage is ErrUnavailable, for reads and writes alike, and an
+		// Update callback never runs against a database it cannot reach.
+		called := false
+		for name, err := range map[string]error{
+			"Ping":          err,
+			"GitHubLink":    func() error { _, err := s.GitHubLink(ctx, "github", "alice"); return err }(),
+			"PutGitHubLink": s.PutGitHubLink(ctx, &store.GitHubLink{Provider: "github", User: "bob", AccessToken: "ghu_x"}),
+			"UpdateGitHubLink": func() error {
+				_, err := s.UpdateGitHubLink(ctx, "github", "alice", func(cur *store.GitHubLink) (*store.GitHubLink, error) {
+					called = true
+					return nil, nil
+				})
+				return err
+			}(),
+			"PendingDeviceLogin": func() error { _, err := s.PendingDeviceLogin(ctx, "github", "alice"); return err }(),
+		} {
+			if !errors.Is(err, store.ErrUnavailable) {
+				t.Errorf("%s with the database down: err = %v, want ErrUnavailable", name, err)
+			}
+		}
+		if called {
+			t.Error("an Update callback ran with the database down")
+		}
 		if err := pg.Start(ctx); err != nil {
 			t.Fatal(err)
+		}
+		// The pool's connections died with the server: the first calls
+		// after the restart are retried on fresh ones and succeed.
+		before := s.Retries()
+		if l, err := s.GitHubLink(ctx, "github", "alice"); err != nil || l.AccessToken != "ghu_kept" {
+			t.Errorf("after restart: %v, %v", l, err)
+		}
+		if _, err := s.UpdateGitHubLink(ctx, "github", "alice", func(cur *store.GitHubLink) (*store.GitHubLink, error) {
+			cur.Login = "after-restart"
+			return cur, nil
+		}); err != nil {
+			t.Errorf("update after restart: %v", err)
 		}
 		if err := s.Ping(ctx); err != nil {
 			t.Errorf("Ping after restart: %v", err)
 		}
-		if l, err := s.GitHubLink(ctx, "github", "alice"); err != nil || l.AccessToken != "ghu_kept" {
-			t.Errorf("after restart: %v, %v", l, err)
+		t.Logf("retries on a fresh connection: %d", s.Retries()-before)
+		// A callback's own network error is the caller's, not an outage.
+		netErr := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		_, err = s.UpdateGitHubLink(ctx, "github", "alice", func(*store.GitHubLink) (*store.GitHubLink, error) { return nil, netErr })
+		if err != netErr {
+			t.Errorf("callback error came back as %v, want it unchanged", err)
 		}
 	})
 }
@@ -395,6 +436,10 @@ func (r *replicas) DeviceLogin(ctx context.Context, id string) (*store.DeviceLog
 
 func (r *replicas) UpdateDeviceLogin(ctx context.Context, id string, fn func(*store.DeviceLogin) (*store.DeviceLogin, error)) (*store.DeviceLogin, error) {
 	return r.next().UpdateDeviceLogin(ctx, id, fn)
+}
+
+func (r *replicas) PendingDeviceLogin(ctx context.Context, provider, user string) (*store.DeviceLogin, error) {
+	return r.next().PendingDeviceLogin(ctx, provider, user)
 }
 
 func (r *replicas) DeleteDeviceLoginsBefore(ctx context.Context, t time.Time) (int, error) {

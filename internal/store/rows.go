@@ -22,10 +22,28 @@ func loginContext(id, provider, user string) []string {
 }
 
 const linkColumns = `github_login, github_id, access_token, access_expires_ms, refresh_token,
-	refresh_expires_ms, generation, created_ms, updated_ms`
+	refresh_expires_ms, generation, created_ms, updated_ms, account_created_us`
 
 const loginColumns = `provider, hub_user, device_code, user_code, verification_uri, interval_ms,
-	expires_ms, next_poll_ms, status, github_login, created_ms`
+	expires_ms, next_poll_ms, status, github_login, created_ms, account_created_us`
+
+// Migration 2 (both drivers): links and device logins remember the hub
+// account they belong to (account_created_us), and a user has at most one
+// pending device login per provider. Pending logins beyond the newest of
+// each user are ended first, so that the unique index can be built.
+const endDuplicatePendingLogins = `UPDATE github_device_logins SET status = 'expired'
+	WHERE status = 'pending' AND EXISTS (
+		SELECT 1 FROM github_device_logins n
+		WHERE n.provider = github_device_logins.provider AND n.hub_user = github_device_logins.hub_user
+			AND n.status = 'pending' AND (n.created_ms > github_device_logins.created_ms
+				OR (n.created_ms = github_device_logins.created_ms AND n.id > github_device_logins.id)))`
+
+// onePendingIndex makes a second pending login of one user and provider
+// fail to insert (ErrPendingLogin), also between replicas.
+const onePendingIndex = "github_device_logins_one_pending"
+
+const createOnePendingIndex = `CREATE UNIQUE INDEX ` + onePendingIndex +
+	` ON github_device_logins (provider, hub_user) WHERE status = 'pending'`
 
 // rowScanner is what *sql.Row and pgx.Row both offer.
 type rowScanner interface {
@@ -37,8 +55,8 @@ type rowScanner interface {
 func scanLink(seal *Sealer, row rowScanner, noRows error, provider, user string) (*GitHubLink, error) {
 	l := &GitHubLink{Provider: provider, User: user}
 	var at, rt []byte
-	var atExp, rtExp, created, updated sql.NullInt64
-	err := row.Scan(&l.Login, &l.GitHubID, &at, &atExp, &rt, &rtExp, &l.Generation, &created, &updated)
+	var atExp, rtExp, created, updated, account sql.NullInt64
+	err := row.Scan(&l.Login, &l.GitHubID, &at, &atExp, &rt, &rtExp, &l.Generation, &created, &updated, &account)
 	if errors.Is(err, noRows) {
 		return nil, ErrNotFound
 	}
@@ -59,6 +77,7 @@ func scanLink(seal *Sealer, row rowScanner, noRows error, provider, user string)
 	}
 	l.AccessExpires, l.RefreshExpires = fromMS(atExp), fromMS(rtExp)
 	l.Created, l.Updated = fromMS(created), fromMS(updated)
+	l.AccountCreated = fromUS(account)
 	return l, nil
 }
 
@@ -67,21 +86,22 @@ func scanLink(seal *Sealer, row rowScanner, noRows error, provider, user string)
 func linkArgs(seal *Sealer, l *GitHubLink) []any {
 	l.AccessExpires, l.RefreshExpires = toMS(l.AccessExpires), toMS(l.RefreshExpires)
 	l.Created, l.Updated = toMS(l.Created), toMS(l.Updated)
+	l.AccountCreated = toUS(l.AccountCreated)
 	at := seal.Seal([]byte(l.AccessToken), linkContext("access_token", l.Provider, l.User)...)
 	var rt []byte
 	if l.RefreshToken != "" {
 		rt = seal.Seal([]byte(l.RefreshToken), linkContext("refresh_token", l.Provider, l.User)...)
 	}
 	return []any{l.Login, l.GitHubID, at, msOrNil(l.AccessExpires), rt, msOrNil(l.RefreshExpires),
-		l.Generation, l.Created.UnixMilli(), l.Updated.UnixMilli()}
+		l.Generation, l.Created.UnixMilli(), l.Updated.UnixMilli(), usOrNil(l.AccountCreated)}
 }
 
 // scanLogin reads one row of loginColumns and opens its device code.
 func scanLogin(seal *Sealer, row rowScanner, noRows error, id string) (*DeviceLogin, error) {
 	l := &DeviceLogin{ID: id}
 	var dc []byte
-	var interval, expires, next, created sql.NullInt64
-	err := row.Scan(&l.Provider, &l.User, &dc, &l.UserCode, &l.VerificationURI, &interval, &expires, &next, &l.Status, &l.Login, &created)
+	var interval, expires, next, created, account sql.NullInt64
+	err := row.Scan(&l.Provider, &l.User, &dc, &l.UserCode, &l.VerificationURI, &interval, &expires, &next, &l.Status, &l.Login, &created, &account)
 	if errors.Is(err, noRows) {
 		return nil, ErrNotFound
 	}
@@ -95,6 +115,7 @@ func scanLogin(seal *Sealer, row rowScanner, noRows error, id string) (*DeviceLo
 	l.DeviceCode = string(pt)
 	l.Interval = time.Duration(interval.Int64) * time.Millisecond
 	l.ExpiresAt, l.NextPollAt, l.Created = fromMS(expires), fromMS(next), fromMS(created)
+	l.AccountCreated = fromUS(account)
 	return l, nil
 }
 

@@ -123,6 +123,12 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX github_device_logins_expires ON github_device_logins (expires_ms)`,
 	},
+	2: {
+		`ALTER TABLE github_links ADD COLUMN account_created_us INTEGER`,
+		`ALTER TABLE github_device_logins ADD COLUMN account_created_us INTEGER`,
+		endDuplicatePendingLogins,
+		createOnePendingIndex,
+	},
 }
 
 // SchemaVersion is the version the migrations bring a database to.
@@ -237,4 +243,28 @@ func fromMS(v sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(v.Int64).UTC()
+}
+
+// Account creation times are unix microseconds, the hub's precision; NULL
+// (nil) is the zero time: a row written before migration 2, or without a
+// hub directory.
+func usOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func toUS(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.UnixMicro(t.UnixMicro()).UTC()
+}
+
+func fromUS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(v.Int64).UTC()
 }

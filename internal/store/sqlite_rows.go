@@ -28,12 +28,13 @@ func (s *SQLite) getLink(ctx context.Context, q querier, provider, user string) 
 // times to what is stored.
 func (s *SQLite) writeLink(ctx context.Context, q querier, l *GitHubLink) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO github_links (provider, hub_user, `+linkColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (provider, hub_user) DO UPDATE SET
 			github_login = excluded.github_login, github_id = excluded.github_id,
 			access_token = excluded.access_token, access_expires_ms = excluded.access_expires_ms,
 			refresh_token = excluded.refresh_token, refresh_expires_ms = excluded.refresh_expires_ms,
-			generation = excluded.generation, created_ms = excluded.created_ms, updated_ms = excluded.updated_ms`,
+			generation = excluded.generation, created_ms = excluded.created_ms, updated_ms = excluded.updated_ms,
+			account_created_us = excluded.account_created_us`,
 		append([]any{l.Provider, l.User}, linkArgs(s.seal, l)...)...)
 	if err != nil {
 		return fmt.Errorf("store: writing github link: %w", err)
@@ -113,20 +114,51 @@ func (s *SQLite) DeleteGitHubLink(ctx context.Context, provider, user string) (*
 	return out, nil
 }
 
-// CreateDeviceLogin implements [Store].
+// CreateDeviceLogin implements [Store]. The check for a pending login
+// and the insert share one write transaction; the unique index backs it.
 func (s *SQLite) CreateDeviceLogin(ctx context.Context, l *DeviceLogin) error {
 	if l.ID == "" || l.Provider == "" || l.User == "" || l.DeviceCode == "" {
 		return errors.New("store: a device login needs id, provider, user and device code")
 	}
 	dc := s.seal.Seal([]byte(l.DeviceCode), loginContext(l.ID, l.Provider, l.User)...)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO github_device_logins (id, `+loginColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		l.ID, l.Provider, l.User, dc, l.UserCode, l.VerificationURI, l.Interval.Milliseconds(),
-		l.ExpiresAt.UnixMilli(), l.NextPollAt.UnixMilli(), l.Status, l.Login, s.now().UnixMilli())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if l.Status == LoginPending {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM github_device_logins
+				WHERE provider = ? AND hub_user = ? AND status = 'pending'`, l.Provider, l.User).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrPendingLogin
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO github_device_logins (id, `+loginColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.ID, l.Provider, l.User, dc, l.UserCode, l.VerificationURI, l.Interval.Milliseconds(),
+			l.ExpiresAt.UnixMilli(), l.NextPollAt.UnixMilli(), l.Status, l.Login, s.now().UnixMilli(), usOrNil(l.AccountCreated))
+		return err
+	})
+	if errors.Is(err, ErrPendingLogin) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("store: creating device login: %w", err)
 	}
 	return nil
+}
+
+// PendingDeviceLogin implements [Store].
+func (s *SQLite) PendingDeviceLogin(ctx context.Context, provider, user string) (*DeviceLogin, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM github_device_logins
+		WHERE provider = ? AND hub_user = ? AND status = 'pending'`, provider, user).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: reading pending device login: %w", err)
+	}
+	return s.DeviceLogin(ctx, id)
 }
 
 // DeviceLogin implements [Store].

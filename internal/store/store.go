@@ -37,6 +37,12 @@ type GitHubLink struct {
 	Generation int64
 	// Created and Updated are set by the store.
 	Created, Updated time.Time
+	// AccountCreated is the hub's "created" time of the account that made
+	// the link (auth.Account.Created), at microsecond precision: a deleted
+	// and re-created hub user of the same name is another account and must
+	// not be served this link. Zero for links stored before the store
+	// knew it (schema version 1) or without a hub directory.
+	AccountCreated time.Time
 }
 
 // Device-login statuses.
@@ -72,6 +78,9 @@ type DeviceLogin struct {
 	Login string
 	// Created is set by the store.
 	Created time.Time
+	// AccountCreated is the hub account the login was started by, as in
+	// GitHubLink. It never changes.
+	AccountCreated time.Time
 }
 
 // Store is credserver's durable state. Implementations are safe for
@@ -96,8 +105,13 @@ type Store interface {
 	// ErrNotFound.
 	DeleteGitHubLink(ctx context.Context, provider, user string) (*GitHubLink, error)
 
-	// CreateDeviceLogin stores a new device login; its ID must be new.
+	// CreateDeviceLogin stores a new device login; its ID must be new. A
+	// user has at most one pending login per provider: storing a second
+	// one is ErrPendingLogin (end the first with UpdateDeviceLogin).
 	CreateDeviceLogin(ctx context.Context, l *DeviceLogin) error
+	// PendingDeviceLogin returns user's login at provider whose status is
+	// pending (it may have expired without being polled), or ErrNotFound.
+	PendingDeviceLogin(ctx context.Context, provider, user string) (*DeviceLogin, error)
 	// DeviceLogin returns the login with id, or ErrNotFound.
 	DeviceLogin(ctx context.Context, id string) (*DeviceLogin, error)
 	// UpdateDeviceLogin is UpdateGitHubLink for device logins.
@@ -107,6 +121,9 @@ type Store interface {
 	DeleteDeviceLoginsBefore(ctx context.Context, t time.Time) (int, error)
 
 	// Ping reports whether the store can serve (for /readyz).
+	//
+	// Any method may fail with ErrUnavailable while the database cannot
+	// be reached (PostgreSQL); see its doc for what is retried.
 	Ping(ctx context.Context) error
 	// Close releases the store. Safe to call more than once.
 	Close() error

@@ -24,6 +24,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("update", func(t *testing.T) { testUpdate(t, open(t)) })
 	t.Run("concurrent updates", func(t *testing.T) { testConcurrentUpdates(t, open(t)) })
 	t.Run("device logins", func(t *testing.T) { testDeviceLogins(t, open(t)) })
+	t.Run("account binding", func(t *testing.T) { testAccountBinding(t, open(t)) })
+	t.Run("one pending login", func(t *testing.T) { testOnePending(t, open(t)) })
 }
 
 // t0 is a time with millisecond precision, what stores keep.
