@@ -74,7 +74,9 @@ func TestHubService(t *testing.T) {
 	// first, as a deployment's environment would.
 	extra := fmt.Sprintf("import os\nos.environ[%q] = %q\nos.environ[%q] = %q\n\n%s",
 		"CREDSERVER_URL", credURL, "CREDSERVER_API_TOKEN", randomToken(t), snippet)
-	hub, err := peers.StartHub(ctx, peers.HubOptions{Dir: filepath.Join(dir, "hub"), Proxy: true, ExtraConfig: extra, Logf: t.Logf})
+	// BareRoles: the snippet, not the test harness, gives tokens the
+	// scope credserver requires.
+	hub, err := peers.StartHub(ctx, peers.HubOptions{Dir: filepath.Join(dir, "hub"), Proxy: true, BareRoles: true, ExtraConfig: extra, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}

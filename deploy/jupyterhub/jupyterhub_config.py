@@ -20,6 +20,8 @@
 #                         CREDSERVER_URL + /services/credserver, the direct
 #                         route; $JUPYTERHUB_URL/services/credserver via the
 #                         proxy works too).
+#   CREDSERVER_SERVICE_NAME  the service's name at the hub (default
+#                         credserver); credserver's hub.service_name must match.
 #
 # credserver's config must say `base_path: /services/credserver`, because the
 # proxy forwards the full path, and `hub.api_url` must reach this hub's API.
@@ -31,8 +33,9 @@ import os
 c = get_config()  # noqa: F821
 
 _credserver_url = os.environ.get("CREDSERVER_URL", "http://credserver:8080").rstrip("/")
+_credserver_name = os.environ.get("CREDSERVER_SERVICE_NAME", "credserver")
 _credserver_service = {
-    "name": "credserver",
+    "name": _credserver_name,
     # The proxy routes /services/credserver/ to this address; the hub also
     # probes it at start (credserver answers GET {base}/ without a token).
     "url": _credserver_url,
@@ -67,6 +70,64 @@ c.Spawner.environment.update(
     }
 )
 
+# Only tokens meant for credserver are accepted (its hub.require_service_access,
+# on by default): the hub must list access:services!service=credserver among a
+# token's scopes. A token the hub issued to another OAuth client (a dashboard
+# service, a user's server that an admin opened) lacks it and is refused, so
+# whoever runs that client cannot take its visitors' cloud credentials.
+#
+# Grant the scope to users' own tokens: the `user` role (personal tokens made
+# on the hub's token page, which inherit the user's scopes) and the `server`
+# role (each server's JUPYTERHUB_API_TOKEN). Redefining a default role replaces
+# its scopes, so the hub's own are kept beside the added one (JupyterHub 3's
+# defaults, jupyterhub/roles.py: `self` for user; `users:activity!user` and
+# `access:servers!user` for server). A role defined earlier in this file (or
+# by z2jh's hub.loadRoles) is extended rather than redefined: the hub refuses
+# a role defined twice.
+_credserver_scope = "access:services!service=" + _credserver_name
+_credserver_role_defaults = {
+    "user": ["self"],
+    "server": ["users:activity!user", "access:servers!user"],
+}
+_load_roles = c.JupyterHub.load_roles
+if not isinstance(_load_roles, list):
+    # Not assigned earlier: a lazy value holding any appends made so far.
+    _load_roles = list(_load_roles.get_value([]))
+    c.JupyterHub.load_roles = _load_roles
+for _role_name, _role_scopes in _credserver_role_defaults.items():
+    _role = next((r for r in _load_roles if r.get("name") == _role_name), None)
+    if _role is None:
+        _role = {"name": _role_name}
+        _load_roles.append(_role)
+    _role.setdefault("scopes", list(_role_scopes))
+    if _credserver_scope not in _role["scopes"]:
+        _role["scopes"] = list(_role["scopes"]) + [_credserver_scope]
+
+# JupyterHub 4 or later names the server token's scopes directly
+# (Spawner.server_token_scopes, which JupyterHub 3 does not have); when set
+# there they win over the server role, so the scope goes there too.
+import inspect  # noqa: E402
+
+import jupyterhub  # noqa: E402
+
+if int(jupyterhub.__version__.split(".")[0]) >= 4:
+    _server_token_scopes = c.Spawner.server_token_scopes
+    if callable(_server_token_scopes):
+        # The admin's own function: add the scope to what it returns.
+        async def _with_credserver_scope(spawner, _f=_server_token_scopes):
+            scopes = _f(spawner)
+            if inspect.isawaitable(scopes):
+                scopes = await scopes
+            return list(scopes) + [_credserver_scope]
+
+        c.Spawner.server_token_scopes = _with_credserver_scope
+    else:
+        if not isinstance(_server_token_scopes, list) or not _server_token_scopes:
+            _server_token_scopes = ["users:activity!user", "access:servers!server"]
+        if _credserver_scope not in _server_token_scopes:
+            _server_token_scopes = list(_server_token_scopes) + [_credserver_scope]
+        c.Spawner.server_token_scopes = _server_token_scopes
+
 # JupyterHub 4 or later, optional: only users holding a custom scope may use
 # credserver. Uncomment, and set `hub.require_scopes: [custom:credserver:use]`
 # in credserver's config. The server token (JUPYTERHUB_API_TOKEN) must carry
@@ -76,11 +137,8 @@ c.Spawner.environment.update(
 # c.JupyterHub.custom_scopes = {
 #     "custom:credserver:use": {"description": "Get credentials from credserver"},
 # }
-# c.JupyterHub.load_roles.append(
-#     {"name": "user", "scopes": ["self", "custom:credserver:use"]}
-# )
-# c.Spawner.server_token_scopes = [
-#     "users:activity!user",
-#     "access:servers!server",
-#     "custom:credserver:use",
-# ]
+# for _role in c.JupyterHub.load_roles:
+#     if _role["name"] in ("user", "server"):
+#         _role["scopes"].append("custom:credserver:use")
+# if int(jupyterhub.__version__.split(".")[0]) >= 4:
+#     c.Spawner.server_token_scopes.append("custom:credserver:use")

@@ -68,12 +68,19 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		APIURL:        cfg.Hub.APIURL,
 		CacheTTL:      time.Duration(cfg.Hub.CacheTTL),
 		RequireScopes: cfg.Hub.RequireScopes,
+		ServiceName:   cfg.Hub.ServiceName,
+		AnyService:    !cfg.Hub.ServiceAccessRequired(),
 		Client:        instrumentedClient(o.Metrics, "hub", o.HubClient),
 		Timeout:       cmp.Or(o.HubTimeout, time.Duration(cfg.Hub.Timeout)),
 		Now:           o.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hub authenticator: %w", err)
+	}
+	if !cfg.Hub.ServiceAccessRequired() {
+		o.Logger.LogAttrs(ctx, slog.LevelWarn, "hub.require_service_access is false: tokens the hub issued to any OAuth client "+
+			"(another service, a user's server an admin opened) get their owner's credentials here",
+			slog.String("service_name", cfg.Hub.ServiceName))
 	}
 	o.Metrics.IdentityCacheStats(func() (uint64, uint64, uint64) {
 		st := hub.Stats()
@@ -127,6 +134,9 @@ func limitsFrom(l config.Limits) *server.Limits {
 	return &server.Limits{
 		UserRate: rate(l.UserRate), UserBurst: l.UserBurst,
 		AuthFailureRate: rate(l.AuthFailureRate), AuthFailureBurst: l.AuthFailureBurst,
+		// Not in the config: a bound on the hub's load from all addresses
+		// together, which an admin has no reason to tune.
+		FailedLookupRate: server.DefaultLimits.FailedLookupRate, FailedLookupBurst: server.DefaultLimits.FailedLookupBurst,
 	}
 }
 

@@ -120,7 +120,7 @@ func (h *Hub) fetchAndStore(parent context.Context, key tokenKey, token string) 
 	switch {
 	case err == nil:
 		e.expires = h.now().Add(h.ttl)
-	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrForbidden):
+	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrForbidden), errors.Is(err, ErrNotForService):
 		e.expires = h.now().Add(h.negTTL)
 	default:
 		// The hub's trouble, not the token's: the next call asks again.
@@ -148,4 +148,12 @@ func (e cacheEntry) result() (Identity, error) {
 func (h *Hub) Known(token string) bool {
 	e, ok := h.cached(tokenKey(sha256.Sum256([]byte(token))))
 	return ok && e.err == nil
+}
+
+// Cached reports whether an unexpired answer for token is cached, an
+// identity or a refusal alike: Authenticate will then answer without asking
+// the hub. The server does not count such calls against any login budget.
+func (h *Hub) Cached(token string) bool {
+	_, ok := h.cached(tokenKey(sha256.Sum256([]byte(token))))
+	return ok
 }

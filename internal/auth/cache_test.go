@@ -133,7 +133,7 @@ func TestCacheBound(t *testing.T) {
 	f := newFakeHub(t)
 	const tokens = 10
 	for i := range tokens {
-		f.addUser(fmt.Sprintf("token-%d", i), hubUser{Kind: "user", Name: fmt.Sprintf("user%d", i)})
+		f.addUser(fmt.Sprintf("token-%d", i), hubUser{Kind: "user", Name: fmt.Sprintf("user%d", i), Scopes: alice.Scopes})
 	}
 	h := newTestHub(t, f, HubConfig{MaxEntries: 3, Now: newFakeClock().Now})
 

@@ -20,7 +20,14 @@
 // one token share one hub call, so a Dask cluster starting 1,000 workers costs
 // the hub one request.
 //
+// Only tokens meant for credserver are accepted: the hub must list
+// access:services or access:services!service=<ServiceName> among the token's
+// scopes ([ServiceAccessScopes]), the hub's own rule for what a service may
+// accept. A token the hub issued to another OAuth client (a dashboard
+// service, a user's server that someone opened) carries that client's
+// access scope instead and is refused with [ErrNotForService].
+//
 // Errors are sentinel values ([ErrNoToken], [ErrInvalidToken], [ErrForbidden],
-// [ErrHubUnavailable], [ErrHubMisconfigured]) wrapped with detail; only
+// [ErrNotForService], [ErrHubUnavailable], [ErrHubMisconfigured]) wrapped with detail; only
 // internal/server turns them into HTTP status codes.
 package auth

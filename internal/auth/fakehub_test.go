@@ -154,7 +154,7 @@ var alice = hubUser{
 	Name:   "alice",
 	Admin:  false,
 	Groups: []string{"staff", "students"},
-	Scopes: []string{"custom:credserver:use", "read:users:groups!user=alice"},
+	Scopes: []string{"access:services!service=credserver", "custom:credserver:use", "read:users:groups!user=alice"},
 }
 
 const aliceToken = "0123456789abcdef0123456789abcdef"

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,8 @@ const (
 	DefaultNegativeTTL = 10 * time.Second
 	DefaultMaxEntries  = 100_000
 	DefaultTimeout     = 10 * time.Second
+	// DefaultServiceName is the name the hub knows credserver by.
+	DefaultServiceName = "credserver"
 )
 
 // HubConfig configures a [Hub]. Zero values take the documented defaults.
@@ -40,6 +43,16 @@ type HubConfig struct {
 	// RequireScopes must all be among the token's scopes, compared exactly
 	// (hub.require_scopes, e.g. "custom:credserver:use").
 	RequireScopes []string
+	// ServiceName is credserver's name at the hub (hub.service_name): a
+	// token is accepted only if the hub lists access:services or
+	// access:services!service=<ServiceName> among its scopes, as the hub's
+	// own HubAuth.access_scopes requires of tokens sent to a service.
+	// Default "credserver".
+	ServiceName string
+	// AnyService turns that check off (hub.require_service_access: false):
+	// a token the hub issued to any OAuth client is then accepted. The
+	// zero value keeps the check on.
+	AnyService bool
 	// Client sends the hub requests. Default: a client with a 10s timeout.
 	// The Hub uses a copy that never follows redirects.
 	Client *http.Client
@@ -63,6 +76,9 @@ type Hub struct {
 	timeout       time.Duration
 	retryDelay    time.Duration
 	requireScopes []string
+	// accessScopes are the scopes of which a token needs one; nil when
+	// the check is off.
+	accessScopes []string
 
 	cache  *lru.Cache[tokenKey, cacheEntry]
 	flight singleflight.Group
@@ -120,6 +136,10 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	if slices.Contains(cfg.RequireScopes, "") {
 		return nil, errors.New("auth: hub require_scopes contains an empty scope")
 	}
+	service := orDefault(cfg.ServiceName, DefaultServiceName)
+	if strings.ContainsAny(service, "!= \t\r\n") {
+		return nil, errors.New("auth: hub service name must not contain '!', '=' or whitespace")
+	}
 	client := &http.Client{Timeout: DefaultTimeout}
 	if cfg.Client != nil {
 		c := *cfg.Client
@@ -138,6 +158,9 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 		timeout:       orDefault(cfg.Timeout, DefaultTimeout),
 		retryDelay:    100 * time.Millisecond,
 		requireScopes: slices.Clone(cfg.RequireScopes),
+	}
+	if !cfg.AnyService {
+		h.accessScopes = ServiceAccessScopes(service)
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -17,7 +17,7 @@ func TestAuthenticateUser(t *testing.T) {
 		t.Run(api, func(t *testing.T) {
 			f := newFakeHub(t)
 			f.addUser(aliceToken, hubUser{Kind: "user", Name: "alice", Admin: true,
-				Groups: []string{"staff"}, Scopes: []string{"custom:credserver:use", "read:users!user=alice", "tokens!user=alice"}})
+				Groups: []string{"staff"}, Scopes: []string{"access:services", "custom:credserver:use", "read:users!user=alice", "tokens!user=alice"}})
 			h := newTestHub(t, f, HubConfig{APIURL: f.srv.URL + api, RequireScopes: []string{"custom:credserver:use"}})
 
 			got, err := h.Authenticate(t.Context(), aliceToken)

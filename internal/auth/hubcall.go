@@ -109,6 +109,9 @@ func (h *Hub) identity(ctx context.Context, body io.Reader) (Identity, bool, err
 	if u.Name == "" {
 		return Identity{}, false, fmt.Errorf("%w: hub answer has no user name", ErrHubMisconfigured)
 	}
+	if err := h.checkServiceAccess(u.Scopes); err != nil {
+		return Identity{}, false, err
+	}
 	var missing []string
 	for _, s := range h.requireScopes {
 		if !slices.Contains(u.Scopes, s) {

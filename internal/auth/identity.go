@@ -53,6 +53,14 @@ var (
 	// message says which and is safe to show. The server answers 403.
 	ErrForbidden = errors.New("hub token may not be used here")
 
+	// ErrNotForService means the token is a user's but was not issued for
+	// credserver: the hub lists neither access:services nor
+	// access:services!service=<ServiceName> among its scopes (a token the
+	// hub issued to another OAuth client, or a personal token made without
+	// that scope). The wrapped message names the missing scope and the fix,
+	// and is safe to show. Cached like ErrForbidden; the server answers 403.
+	ErrNotForService = errors.New("hub token was not issued for this service")
+
 	// ErrHubUnavailable means the hub could not be asked: transport error,
 	// timeout, the caller's deadline, or a hub 5xx. Never cached; the server
 	// answers 503 with Retry-After.

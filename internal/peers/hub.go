@@ -22,6 +22,12 @@ type HubOptions struct {
 	// ExtraConfig is Python appended to jupyterhub_config.py, after
 	// everything this package sets, so it may override any of it.
 	ExtraConfig string
+	// BareRoles leaves the hub's user and server roles as JupyterHub 3
+	// defines them. Otherwise they also carry CredserverAccessScope, as on a
+	// hub configured with deploy/jupyterhub's snippet, so user tokens are
+	// accepted by a credserver with its default settings. Tests of the
+	// snippet itself set BareRoles and let the snippet add the scope.
+	BareRoles bool
 	// Proxy starts the real configurable-http-proxy in front of the hub.
 	// Without it the hub runs with a no-op proxy: the hub API works, user
 	// servers are unreachable, and nothing else listens.
@@ -96,6 +102,7 @@ func StartHub(ctx context.Context, o HubOptions) (*Hub, error) {
 		Dir:          dir,
 		AdminToken:   h.AdminToken,
 		ServiceToken: h.ServiceAPIToken,
+		BareRoles:    o.BareRoles,
 		Extra:        o.ExtraConfig,
 	}
 	var env []string

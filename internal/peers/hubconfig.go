@@ -19,8 +19,22 @@ type hubConfig struct {
 	// no-op proxy.
 	ProxyCommand string
 	ProxyToken   string
-	Extra        string
+	// BareRoles leaves the user and server roles as JupyterHub defines them.
+	BareRoles bool
+	Extra     string
 }
+
+// CredserverAccessScope is the scope the hub must list for a token to be
+// accepted by a credserver named "credserver" (its default hub.service_name).
+const CredserverAccessScope = "access:services!service=credserver"
+
+// userRoleScopes and serverRoleScopes are what a hub configured with
+// deploy/jupyterhub's snippet gives the user and server roles: JupyterHub 3's
+// defaults plus CredserverAccessScope.
+var (
+	userRoleScopes   = []string{"self", CredserverAccessScope}
+	serverRoleScopes = []string{"users:activity!user", "access:servers!user", CredserverAccessScope}
+)
 
 // adminScopes are the scopes of the test-admin service: enough to create
 // users and groups and to mint tokens for users.
@@ -72,6 +86,10 @@ c.JupyterHub.services = [
 ]
 c.JupyterHub.load_roles = [
     {"name": "test-admin", "scopes": {{py .AdminScopes}}, "services": ["test-admin"]},
+{{- if not .BareRoles}}
+    {"name": "user", "scopes": {{py .UserRoleScopes}}},
+    {"name": "server", "scopes": {{py .ServerRoleScopes}}},
+{{- end}}
 ]
 {{- if .Extra}}
 
@@ -80,8 +98,10 @@ c.JupyterHub.load_roles = [
 {{- end}}
 `))
 
-// AdminScopes is used by the template.
-func (c hubConfig) AdminScopes() []string { return adminScopes }
+// AdminScopes, UserRoleScopes and ServerRoleScopes are used by the template.
+func (c hubConfig) AdminScopes() []string      { return adminScopes }
+func (c hubConfig) UserRoleScopes() []string   { return userRoleScopes }
+func (c hubConfig) ServerRoleScopes() []string { return serverRoleScopes }
 
 func (c hubConfig) render() []byte {
 	var b bytes.Buffer

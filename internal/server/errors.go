@@ -63,6 +63,8 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, auth.ErrInvalidToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
 			Msg: "the hub did not accept this token; it may have expired or been revoked", Err: err}
+	case errors.Is(err, auth.ErrNotForService):
+		return &apiError{Status: http.StatusForbidden, Code: "token_not_for_credserver", Msg: vizMessage(err), Err: err}
 	case errors.Is(err, auth.ErrForbidden):
 		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Msg: vizMessage(err), Err: err}
 	case errors.Is(err, auth.ErrHubUnavailable):
@@ -106,7 +108,8 @@ func toAPIError(err error) *apiError {
 
 // vizMessage returns an error's text for errors whose producers promise the
 // text holds no secret: auth.ErrForbidden (which scope is missing, or that
-// the token is not a user's) and vend.ErrPolicyTooLarge.
+// the token is not a user's), auth.ErrNotForService (the missing scope and
+// the fix) and vend.ErrPolicyTooLarge.
 func vizMessage(err error) string {
 	return err.Error()
 }

@@ -16,34 +16,6 @@ import (
 	"github.com/credserver/credserver/internal/vend"
 )
 
-// knower is implemented by authenticators that can tell, without an
-// upstream call, that a token's identity is cached.
-type knower interface{ Known(token string) bool }
-
-// identify resolves the caller from the Authorization header only. Failed
-// authentications are counted per client address; an address over its
-// limit is refused before any hub call unless its token is already known.
-func (s *Server) identify(r *http.Request) (auth.Identity, error) {
-	client := clientHost(r)
-	tok, err := auth.TokenFromRequest(r)
-	if err == nil {
-		if over, wait := s.authLimit.exhausted(client, s.now()); over {
-			if k, ok := s.auth.(knower); !ok || !k.Known(tok) {
-				s.metrics.rateLimited("auth_failures")
-				return auth.Identity{}, tooManyRequests("too many failed authentications from this address; try again later", wait)
-			}
-		}
-		var id auth.Identity
-		if id, err = s.auth.Authenticate(r.Context(), tok); err == nil {
-			return id, nil
-		}
-	}
-	if errors.Is(err, auth.ErrNoToken) || errors.Is(err, auth.ErrInvalidToken) {
-		s.authLimit.allow(client, s.now())
-	}
-	return auth.Identity{}, err
-}
-
 func policyUser(id auth.Identity) policy.User {
 	return policy.User{Name: id.Name, Groups: id.Groups, Admin: id.Admin}
 }

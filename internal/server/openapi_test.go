@@ -148,6 +148,7 @@ func specScenarios(t *testing.T) []specScenario {
 		{name: "missing token", target: b + "/v1/credentials/scratch", status: 401, code: "missing_token"},
 		{name: "invalid token", target: b + "/v1/whoami", authz: "token nope", status: 401, code: "invalid_token"},
 		{name: "service token", target: b + "/v1/credentials/scratch", authz: "token tok-svc", status: 403, code: "forbidden"},
+		{name: "token for another client", target: b + "/v1/credentials/scratch", authz: "token tok-other", status: 403, code: "token_not_for_credserver"},
 		{name: "hub down", target: b + "/v1/whoami", authz: "token tok-down", status: 503, code: "hub_unavailable"},
 		{name: "hub misconfigured", target: b + "/v1/credentials/scratch", authz: "token tok-404", status: 502, code: "hub_misconfigured"},
 		{name: "unknown grant", target: b + "/v1/credentials/nope", authz: alice, status: 404, code: "unknown_grant"},

@@ -16,17 +16,24 @@ type Limits struct {
 	// through at once, since the cache answers them.
 	UserRate  rate.Limit
 	UserBurst int
-	// AuthFailureRate and AuthFailureBurst limit failed authentications per
-	// client address. Once exhausted, that address gets 429 without a hub
-	// call, except for tokens whose identity is already cached, so a
-	// brute-forcer behind the hub's proxy cannot lock everyone else out.
+	// AuthFailureRate and AuthFailureBurst are each client address's
+	// budget of hub lookups that fail (unknown, expired or revoked
+	// tokens). Requests without a token and valid tokens never use it.
+	// Beyond it, lookups share a narrow overflow lane and a guesser gets
+	// 429 (identify.go); a zero rate turns failed-login limiting off.
 	AuthFailureRate  rate.Limit
 	AuthFailureBurst int
+	// FailedLookupRate and FailedLookupBurst bound failed hub lookups from
+	// all addresses together, so that many addresses each within their
+	// own budget cannot flood the hub either. A zero rate: no such bound.
+	FailedLookupRate  rate.Limit
+	FailedLookupBurst int
 }
 
 // DefaultLimits are generous: they exist to stop runaway loops and token
 // guessing, not notebooks.
-var DefaultLimits = Limits{UserRate: 20, UserBurst: 2000, AuthFailureRate: 1, AuthFailureBurst: 30}
+var DefaultLimits = Limits{UserRate: 20, UserBurst: 2000, AuthFailureRate: 1, AuthFailureBurst: 30,
+	FailedLookupRate: 20, FailedLookupBurst: 600}
 
 // maxLimiterKeys bounds each limiter table; the least recently seen keys
 // are dropped (and start afresh if they come back).
@@ -72,17 +79,6 @@ func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 		return true, 0
 	}
 	return false, k.wait()
-}
-
-// exhausted reports, without taking a token, whether key has none left.
-func (k *keyedLimiter) exhausted(key string, now time.Time) (bool, time.Duration) {
-	if k == nil {
-		return false, 0
-	}
-	if k.limiter(key).TokensAt(now) >= 1 {
-		return false, 0
-	}
-	return true, k.wait()
 }
 
 func (k *keyedLimiter) wait() time.Duration {

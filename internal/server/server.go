@@ -85,7 +85,7 @@ type Server struct {
 	reqPrefix string
 	reqSeq    atomic.Uint64
 	userLimit *keyedLimiter
-	authLimit *keyedLimiter
+	logins    *loginLimiter
 	handler   http.Handler
 	github    GitHub
 	webOpts   *web.Options
@@ -117,7 +117,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		limits = *deps.Limits
 	}
 	s.userLimit = newKeyedLimiter(limits.UserRate, limits.UserBurst)
-	s.authLimit = newKeyedLimiter(limits.AuthFailureRate, limits.AuthFailureBurst)
+	s.logins = newLoginLimiter(limits)
 	if s.timeout <= 0 {
 		s.timeout = 30 * time.Second
 	}

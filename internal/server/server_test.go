@@ -146,6 +146,7 @@ func defaultAuth() fakeAuth {
 		"tok-alice": alice,
 		"tok-bob":   bob,
 		"tok-svc":   fmt.Errorf("%w: the token belongs to a service, not a user", auth.ErrForbidden),
+		"tok-other": fmt.Errorf("%w: the token lacks the scope access:services!service=credserver", auth.ErrNotForService),
 		"tok-down":  fmt.Errorf("%w: dial tcp: connection refused", auth.ErrHubUnavailable),
 		"tok-404":   fmt.Errorf("%w: hub answered 404", auth.ErrHubMisconfigured),
 	}
@@ -165,6 +166,7 @@ func TestErrorMapping(t *testing.T) {
 		{"token in query only", base + "/v1/credentials/scratch?token=tok-alice", "", 401, "missing_token"},
 		{"bad token", base + "/v1/credentials/scratch", "token nope", 401, "invalid_token"},
 		{"service token", base + "/v1/credentials/scratch", "token tok-svc", 403, "forbidden"},
+		{"token for another client", base + "/v1/credentials/scratch", "token tok-other", 403, "token_not_for_credserver"},
 		{"hub down", base + "/v1/credentials/scratch", "token tok-down", 503, "hub_unavailable"},
 		{"hub misconfigured", base + "/v1/whoami", "token tok-404", 502, "hub_misconfigured"},
 		{"unknown grant", base + "/v1/credentials/nope", "token tok-alice", 404, "unknown_grant"},

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/credserver/credserver/internal/auth"
+)
+
+// Failed-login limiting (docs/architecture.md, "Failed logins").
+//
+// Behind the hub's proxy, or with every user server on one host, all
+// clients share one address, so a budget per address alone would let one
+// stranger lock every one else out. The rules:
+//
+//   - A request without a token costs nothing: it never reaches the hub.
+//   - A token whose answer is cached (valid or refused) costs nothing.
+//   - An unknown token needs a hub lookup. It takes one unit from its
+//     address's budget (Limits.AuthFailure*) and one from the global budget
+//     of failed lookups (Limits.FailedLookup*). Only a lookup the hub
+//     answers "invalid token" keeps them; any other outcome (a valid token
+//     above all) gives them back, so valid users are never charged.
+//   - A lookup beyond either budget is not refused outright: it may take
+//     the shared overflow lane, which lets overflowRate lookups per second
+//     through (waiting at most overflowWait for a slot). A valid token
+//     there is served; an invalid one is answered 429. When the lane is
+//     full the request is answered 429 at once, without a hub call.
+//
+// So failed lookups at the hub stay below FailedLookupRate + overflowRate a
+// second whatever the number of addresses, a guesser gets 429 once its
+// budget is spent, and a valid user behind the guesser's address waits at
+// most overflowWait for the first lookup instead of being refused.
+
+// The overflow lane is deliberately narrow: it exists so that a valid
+// user is never locked out by someone else's failures, not to serve a
+// guesser.
+const (
+	overflowRate  rate.Limit = 2
+	overflowWait             = time.Second
+	overflowBurst            = 1
+)
+
+// cacher is implemented by authenticators that can tell, without an
+// upstream call, that they hold an answer for a token.
+type cacher interface{ Cached(token string) bool }
+
+// loginLimiter holds the budgets above. A nil *loginLimiter limits nothing.
+type loginLimiter struct {
+	perAddr *keyedLimiter // never nil
+	global  *rate.Limiter // nil: no global budget
+	lane    *rate.Limiter
+}
+
+func newLoginLimiter(l Limits) *loginLimiter {
+	perAddr := newKeyedLimiter(l.AuthFailureRate, l.AuthFailureBurst)
+	if perAddr == nil {
+		return nil
+	}
+	ll := &loginLimiter{perAddr: perAddr, lane: rate.NewLimiter(overflowRate, overflowBurst)}
+	if l.FailedLookupRate > 0 {
+		ll.global = rate.NewLimiter(l.FailedLookupRate, max(l.FailedLookupBurst, 1))
+	}
+	return ll
+}
+
+// ticket is the budget a lookup took; refund gives it back.
+type ticket struct{ addr, global *rate.Reservation }
+
+func (t ticket) refund(now time.Time) {
+	t.addr.CancelAt(now)
+	if t.global != nil {
+		t.global.CancelAt(now)
+	}
+}
+
+// admit takes one unit from client's budget and the global one. It reports
+// false, taking nothing, when either has none left now.
+func (l *loginLimiter) admit(client string, now time.Time) (ticket, bool) {
+	t := ticket{addr: l.perAddr.limiter(client).ReserveN(now, 1)}
+	if !t.addr.OK() || t.addr.DelayFrom(now) > 0 {
+		t.addr.CancelAt(now)
+		return ticket{}, false
+	}
+	if l.global != nil {
+		t.global = l.global.ReserveN(now, 1)
+		if !t.global.OK() || t.global.DelayFrom(now) > 0 {
+			t.refund(now)
+			return ticket{}, false
+		}
+	}
+	return t, true
+}
+
+// overflow reserves a slot in the shared lane, returning how long to wait
+// for it; false means the lane is full for longer than overflowWait.
+func (l *loginLimiter) overflow(now time.Time) (time.Duration, bool) {
+	r := l.lane.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	if !r.OK() || d > overflowWait {
+		r.CancelAt(now)
+		return 0, false
+	}
+	return d, true
+}
+
+const msgLoginLimited = "too many failed authentications from this address; try again later"
+
+// identify resolves the caller from the Authorization header only, under
+// the failed-login limits above.
+func (s *Server) identify(r *http.Request) (auth.Identity, error) {
+	tok, err := auth.TokenFromRequest(r)
+	if err != nil {
+		return auth.Identity{}, err // no token: no hub call, no charge
+	}
+	ctx := r.Context()
+	if s.logins == nil {
+		return s.auth.Authenticate(ctx, tok)
+	}
+	if c, ok := s.auth.(cacher); ok && c.Cached(tok) {
+		return s.auth.Authenticate(ctx, tok)
+	}
+	now := s.now()
+	if t, ok := s.logins.admit(clientHost(r), now); ok {
+		id, err := s.auth.Authenticate(ctx, tok)
+		if !errors.Is(err, auth.ErrInvalidToken) {
+			t.refund(now)
+		}
+		return id, err
+	}
+	wait, ok := s.logins.overflow(now)
+	if !ok {
+		s.metrics.rateLimited("auth_failures")
+		return auth.Identity{}, tooManyRequests(msgLoginLimited, overflowWait)
+	}
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return auth.Identity{}, ctx.Err()
+		}
+	}
+	id, err := s.auth.Authenticate(ctx, tok)
+	if errors.Is(err, auth.ErrInvalidToken) {
+		s.metrics.rateLimited("auth_failures")
+		return auth.Identity{}, tooManyRequests(msgLoginLimited, overflowWait)
+	}
+	return id, err
+}
