@@ -255,6 +255,7 @@ func (b *browser) login(t *testing.T, e *webEnv, user string) {
 		chromedp.SendKeys(chromedp.ID("password_input"), "any"),
 		chromedp.Click(chromedp.ID("login_submit")),
 		chromedp.WaitVisible(chromedp.ID("grants")),
+		chromedp.Poll[chromedp.Void](`document.documentElement.dataset.ready === "1"`),
 	)
 }
 

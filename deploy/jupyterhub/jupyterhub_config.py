@@ -49,13 +49,13 @@ if os.environ.get("CREDSERVER_API_TOKEN"):
     # client "service-credserver", this token its client secret, and the
     # redirect URI is the one credserver sends (web.oauth_redirect_uri; this
     # is JupyterHub's own default for a service, written out).
-    _credserver_service["oauth_redirect_uri"] = "/services/credserver/oauth_callback"
+    _credserver_service["oauth_redirect_uri"] = "/services/" + _credserver_name + "/oauth_callback"
     # No "Authorize access" screen: the page only reads who the user is.
     _credserver_service["oauth_no_confirm"] = True
     # read:users: the groups and admin flag of a delegation token's owner
     # and of the user an admin explains.
     c.JupyterHub.load_roles.append(
-        {"name": "credserver-service", "scopes": ["read:users"], "services": ["credserver"]}
+        {"name": _credserver_name + "-service", "scopes": ["read:users"], "services": [_credserver_name]}
     )
 # append: keep services configured earlier in the file.
 c.JupyterHub.services.append(_credserver_service)

@@ -44,6 +44,8 @@
     });
   }
 
+  document.documentElement.setAttribute("data-ready", "1");
+
   var linkForm = document.getElementById("gh-link-form");
   var unlinkForm = document.getElementById("gh-unlink-form");
   var flow = document.getElementById("gh-flow");
