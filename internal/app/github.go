@@ -25,6 +25,8 @@ type githubDeps struct {
 	links server.GitHub
 	// ready pings the store for /readyz; nil without a store.
 	ready func(context.Context) error
+	// store is the store opened for the links; nil without one.
+	store store.Store
 }
 
 // buildGitHub builds every github provider into providers, over one shared
@@ -93,7 +95,7 @@ func buildGitHub(ctx context.Context, cfg *config.Config, o Options, providers m
 	if st == nil {
 		return githubDeps{}, nil
 	}
-	return githubDeps{links: ghapp.NewLinks(st, apps...), ready: st.Ping}, nil
+	return githubDeps{links: ghapp.NewLinks(st, apps...), ready: st.Ping, store: st}, nil
 }
 
 // openStore opens the configured store. The key file holds 32 random

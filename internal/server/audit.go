@@ -32,6 +32,8 @@ type auditEvent struct {
 	Client      string    `json:"client"`
 	Code        string    `json:"code,omitempty"`
 	GitHubLogin string    `json:"github_login,omitempty"`
+	// TokenID names the delegation token that asked (never the token).
+	TokenID string `json:"token_id,omitempty"`
 }
 
 // auditor writes audit events as JSON lines; writes are serialised so lines
@@ -53,6 +55,9 @@ func (a *auditor) write(r *http.Request, ev auditEvent) {
 	ev.Time = a.now().UTC()
 	ev.RequestID = middleware.GetReqID(r.Context())
 	ev.Client = clientHost(r)
+	if id := auditCaller(r, ev.Event); id != "" {
+		ev.TokenID = id
+	}
 	bp := lineBufs.Get().(*[]byte)
 	line := append(ev.appendJSON((*bp)[:0]), '\n')
 	a.mu.Lock()

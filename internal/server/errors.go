@@ -73,6 +73,9 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, auth.ErrHubMisconfigured):
 		return &apiError{Status: http.StatusBadGateway, Code: "hub_misconfigured",
 			Msg: "the JupyterHub API answered unexpectedly; ask your hub admin to check hub.api_url", Err: err}
+	case errors.Is(err, auth.ErrStoreUnavailable):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "store_unavailable",
+			Msg: "credserver's database is not answering; try again shortly", Err: err, RetryAfter: 5}
 	case errors.Is(err, policy.ErrUnknownGrant):
 		return &apiError{Status: http.StatusNotFound, Code: "unknown_grant",
 			Msg: "no such grant; run 'credctl whoami' to list the grants you may use", Err: err}

@@ -176,7 +176,7 @@ func (s *Server) forgetGitHub(id auth.Identity, provider string) {
 // mode user; nil when GitHub is not configured or they have no such grant.
 // Trouble reading the store is logged, not fatal: whoami still answers.
 func (s *Server) whoamiGitHub(r *http.Request, id auth.Identity) *whoamiGitHub {
-	if s.github == nil {
+	if s.github == nil || id.Delegation != nil { // a delegation token sees only its grants
 		return nil
 	}
 	d, err := s.githubUserGrant(id, nil)

@@ -43,7 +43,7 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	views := s.policy.Load().Grants(policyUser(id))
+	views := delegatedViews(id, s.policy.Load().Grants(policyUser(id)))
 	body := whoamiBody{User: id.Name, Groups: id.Groups, Admin: id.Admin, Grants: make([]whoamiGrant, 0, len(views)), GitHub: s.whoamiGitHub(r, id)}
 	if body.Groups == nil {
 		body.Groups = []string{}
@@ -79,7 +79,7 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pol := s.policy.Load()
-	d, err := pol.Decide(policyUser(id), req)
+	d, err := decide(pol, id, req)
 	if err != nil {
 		s.metrics.credential("", metricGrant(err, grant), "denied")
 		s.audit.denied(r, id.Name, grant, err)

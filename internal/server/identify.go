@@ -111,6 +111,17 @@ const msgLoginLimited = "too many failed authentications from this address; try 
 // identify resolves the caller from the Authorization header only, under
 // the failed-login limits above.
 func (s *Server) identify(r *http.Request) (auth.Identity, error) {
+	id, err := s.authenticate(r)
+	if err != nil {
+		return auth.Identity{}, err
+	}
+	// A delegation identity only on a route that allows one.
+	return s.admit(r, id)
+}
+
+// authenticate resolves the Authorization header's token, within the
+// failed-login budgets above.
+func (s *Server) authenticate(r *http.Request) (auth.Identity, error) {
 	tok, err := auth.TokenFromRequest(r)
 	if err != nil {
 		return auth.Identity{}, err // no token: no hub call, no charge

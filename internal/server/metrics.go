@@ -26,6 +26,7 @@ type Metrics struct {
 	upstream  *prometheus.HistogramVec
 	reloads   *prometheus.CounterVec
 	rateLimit *prometheus.CounterVec
+	byToken   *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics, plus the Go and process collectors, on
@@ -58,7 +59,11 @@ func NewMetrics() *Metrics {
 	m.rateLimit = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "credserver_rate_limited_total", Help: "Requests refused with 429, by limit (user, auth_failures).",
 	}, []string{"limit"})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit} {
+	m.byToken = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "credserver_credential_requests_by_token_kind_total",
+		Help: "Credential and whoami outcomes (issued, denied, failed) by the kind of token that asked (hub, delegation, none).",
+	}, []string{"kind", "result"})
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.byToken} {
 		f(c)
 	}
 	return m
@@ -109,6 +114,14 @@ func (m *Metrics) credential(provider, grant, result string) {
 		return
 	}
 	m.issued.WithLabelValues(provider, grant, result).Inc()
+}
+
+// tokenKind counts one audited credential outcome by token kind.
+func (m *Metrics) tokenKind(kind, result string) {
+	if m == nil {
+		return
+	}
+	m.byToken.WithLabelValues(kind, result).Inc()
 }
 
 func (m *Metrics) credentialCache(hit bool) {

@@ -64,6 +64,9 @@ type Deps struct {
 	// Directory looks up hub accounts with credserver's own service token
 	// (hub.api_token_file); nil when no token file is configured.
 	Directory auth.Directory
+	// Delegation serves /v1/tokens; nil (delegation tokens off) leaves
+	// those routes out. Needs Directory.
+	Delegation *DelegationDeps
 }
 
 // Server serves the credserver API. It is safe for concurrent use; the
@@ -82,15 +85,16 @@ type Server struct {
 	timeout   time.Duration
 	// reqPrefix and reqSeq make request ids: random per process, then a
 	// sequence number.
-	reqPrefix string
-	reqSeq    atomic.Uint64
-	userLimit *keyedLimiter
-	logins    *loginLimiter
-	handler   http.Handler
-	github    GitHub
-	webOpts   *web.Options
-	page      *web.Page
-	directory auth.Directory
+	reqPrefix  string
+	reqSeq     atomic.Uint64
+	userLimit  *keyedLimiter
+	logins     *loginLimiter
+	handler    http.Handler
+	github     GitHub
+	webOpts    *web.Options
+	page       *web.Page
+	directory  auth.Directory
+	delegation *DelegationDeps
 }
 
 // New builds a server. The returned server's Handler serves every route.
@@ -98,19 +102,23 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if deps.Auth == nil || deps.Policy == nil || deps.Cache == nil {
 		return nil, errors.New("server: Auth, Policy and Cache are required")
 	}
+	if deps.Delegation != nil && (deps.Directory == nil || deps.Delegation.Tokens == nil || deps.Delegation.MaxLifetime <= 0) {
+		return nil, errors.New("server: delegation tokens need the hub directory, the store and a maximum lifetime")
+	}
 	s := &Server{
-		opts:      opts,
-		auth:      deps.Auth,
-		providers: deps.Providers,
-		cache:     deps.Cache,
-		ready:     deps.Ready,
-		log:       deps.Logger,
-		now:       deps.Now,
-		metrics:   deps.Metrics,
-		timeout:   deps.RequestTimeout,
-		github:    deps.GitHub,
-		webOpts:   deps.Web,
-		directory: deps.Directory,
+		opts:       opts,
+		auth:       deps.Auth,
+		providers:  deps.Providers,
+		cache:      deps.Cache,
+		ready:      deps.Ready,
+		log:        deps.Logger,
+		now:        deps.Now,
+		metrics:    deps.Metrics,
+		timeout:    deps.RequestTimeout,
+		github:     deps.GitHub,
+		webOpts:    deps.Web,
+		directory:  deps.Directory,
+		delegation: deps.Delegation,
 	}
 	limits := DefaultLimits
 	if deps.Limits != nil {
@@ -170,8 +178,11 @@ func (s *Server) routes() (http.Handler, error) {
 		}
 		r.Get("/healthz", s.healthz)
 		r.Get("/readyz", s.handle(s.readyz))
-		r.Get("/v1/whoami", s.handle(s.whoami))
-		r.Get("/v1/credentials/{grant}", s.handle(s.credentials))
+		r.With(s.allowDelegation).Get("/v1/whoami", s.handle(s.whoami))
+		r.With(s.allowDelegation).Get("/v1/credentials/{grant}", s.handle(s.credentials))
+		if s.delegation != nil {
+			s.tokenRoutes(r)
+		}
 		if s.github != nil {
 			s.githubRoutes(r)
 		}
