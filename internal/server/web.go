@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -36,6 +37,9 @@ func (s *Server) mountWeb(r chi.Router, opts web.Options) error {
 		return err
 	}
 	s.page = p
+	if s.delegation != nil {
+		p.SetTokens(webTokens{s})
+	}
 	p.Mount(r)
 	return nil
 }
@@ -130,4 +134,36 @@ func (b webBackend) Account(ctx context.Context, name string) (web.Account, erro
 func (b webBackend) Describe(err error) web.Problem {
 	ae := toAPIError(err)
 	return web.Problem{Status: ae.Status, Code: ae.Code, Msg: ae.Msg, RetryAfter: ae.RetryAfter}
+}
+
+// webTokens are the delegation tokens as the page shows them: the same
+// checks, store and audit trail as /v1/tokens.
+type webTokens struct{ s *Server }
+
+var _ web.Tokens = webTokens{}
+
+func (t webTokens) List(ctx context.Context, id auth.Identity) ([]web.TokenInfo, error) {
+	toks, err := t.s.delegation.Tokens.DelegationTokensOf(ctx, id.Name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
+	}
+	out := make([]web.TokenInfo, 0, len(toks))
+	for _, tk := range toks {
+		out = append(out, web.TokenInfo{ID: tk.ID, Access: tk.Access, Note: tk.Note, Grants: tk.Grants,
+			ExpiresAt: tk.ExpiresAt, CreatedAt: tk.Created, LastUsed: tk.LastUsed})
+	}
+	return out, nil
+}
+
+func (t webTokens) Create(r *http.Request, id auth.Identity, req web.TokenRequest) (web.CreatedToken, error) {
+	ct, err := t.s.issueToken(r, id, createTokenRequest{Grants: req.Grants, Access: req.Access, ExpiresIn: req.ExpiresIn, Note: req.Note})
+	if err != nil {
+		return web.CreatedToken{}, err
+	}
+	exp, _ := time.Parse(time.RFC3339, ct.ExpiresAt)
+	return web.CreatedToken{Token: ct.Token, TokenInfo: web.TokenInfo{ID: ct.ID, Access: ct.Access, Note: ct.Note, Grants: ct.Grants, ExpiresAt: exp}}, nil
+}
+
+func (t webTokens) Revoke(r *http.Request, id auth.Identity, tokenID string) error {
+	return t.s.dropToken(r, id, tokenID)
 }

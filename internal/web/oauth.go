@@ -176,6 +176,9 @@ func (p *Page) current(w http.ResponseWriter, r *http.Request) (session, auth.Id
 		}
 		return session{}, auth.Identity{}, err
 	}
+	if id.Delegation != nil {
+		return session{}, auth.Identity{}, errNoSession
+	}
 	return s, id, nil
 }
 

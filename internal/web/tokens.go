@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/credserver/credserver/internal/auth"
@@ -21,9 +22,10 @@ type Tokens interface {
 
 // TokenRequest is the Create token form.
 type TokenRequest struct {
-	Grants    []string
-	Access    string
-	ExpiresIn time.Duration
+	Grants []string
+	Access string
+	// ExpiresIn is the form's text ("24h"); "" means the server's default.
+	ExpiresIn string
 	Note      string
 }
 
@@ -95,15 +97,8 @@ func (p *Page) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = r.ParseForm()
-	req := TokenRequest{Grants: r.PostForm["grant"], Access: r.PostFormValue("access"), Note: r.PostFormValue("note")}
-	if v := r.PostFormValue("expires_in"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			p.render(w, r, s, id, extras{message: "Expires in must be a duration such as 24h."})
-			return
-		}
-		req.ExpiresIn = d
-	}
+	req := TokenRequest{Grants: r.PostForm["grant"], Access: r.PostFormValue("access"), Note: r.PostFormValue("note"),
+		ExpiresIn: strings.TrimSpace(r.PostFormValue("expires_in"))}
 	ct, err := p.tokens.Create(r, id, req)
 	if err != nil {
 		pr := p.be.Describe(err)
