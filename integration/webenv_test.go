@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -83,6 +84,7 @@ type webEnv struct {
 	apiToken string // credserver's service token
 	key      string // the session key
 	secrets  []string
+	logs     *syncBuf
 }
 
 func newWebEnv(t *testing.T) *webEnv {
@@ -134,7 +136,9 @@ func newWebEnv(t *testing.T) *webEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := app.Build(ctx, cfg, app.Options{AWSCredentials: credentials.NewStaticCredentialsProvider("minioadmin", "minioadmin", "")})
+	e.logs = &syncBuf{}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := app.Build(ctx, cfg, app.Options{Logger: log, AWSCredentials: credentials.NewStaticCredentialsProvider("minioadmin", "minioadmin", "")})
 	if err != nil {
 		t.Fatal(err)
 	}

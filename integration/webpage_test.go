@@ -201,6 +201,38 @@ func TestWebPage(t *testing.T) {
 		}
 	})
 
+	var delegToken string
+	t.Run("delegation token: create in the page, use, revoke in the page", func(t *testing.T) {
+		alice.do(t, "Create token",
+			chromedp.Click(chromedp.CSS(`#token-form input[value="scratch"]`)),
+			chromedp.SendKeys(chromedp.CSS(`#token-form input[name=note]`), "dask <b>cluster</b>"),
+			chromedp.Click(chromedp.ID("token-create")),
+			chromedp.WaitVisible(chromedp.ID("new-token")))
+		delegToken = alice.eval(t, `document.getElementById("new-token").textContent`)
+		if !strings.HasPrefix(delegToken, "csd_") {
+			t.Fatalf("new token = %q", delegToken)
+		}
+		alice.screenshot(t, "web-token-created.png")
+		if note := alice.eval(t, `document.querySelector("tr.token").innerText`); !strings.Contains(note, "dask <b>cluster</b>") {
+			t.Errorf("token row = %q (the note as text)", note)
+		}
+		who := call(t, e.base+"/v1/whoami", "Bearer "+delegToken)
+		if who.Status != 200 || who.Body["user"] != "alice" || !strings.Contains(who.Raw, `"scratch"`) || strings.Contains(who.Raw, "staff-data") {
+			t.Fatalf("whoami with the delegation token = %d %s\nlogs:\n%s", who.Status, who.Raw, e.logs)
+		}
+		alice.do(t, "reload: the token is not shown again", chromedp.Navigate(e.base+"/"), chromedp.WaitVisible(chromedp.ID("tokens")))
+		if n := alice.eval(t, `String(document.querySelectorAll("#new-token").length)`); n != "0" {
+			t.Error("the token is shown again after a reload")
+		}
+		alice.do(t, "Revoke", chromedp.Click(chromedp.CSS("tr.token button.revoke")), chromedp.WaitVisible(chromedp.ID("tokens")))
+		if n := alice.eval(t, `String(document.querySelectorAll("tr.token").length)`); n != "0" {
+			t.Errorf("%s tokens listed after Revoke", n)
+		}
+		if r := call(t, e.base+"/v1/whoami", "Bearer "+delegToken); r.Status != 401 && r.Status != 403 {
+			t.Errorf("whoami with the revoked token = %d %s", r.Status, r.Raw)
+		}
+	})
+
 	bob := newBrowser(t)
 	browsers = append(browsers, bob)
 	t.Run("bob sees no staff grant and may not explain", func(t *testing.T) {
@@ -301,6 +333,17 @@ func TestWebPage(t *testing.T) {
 				for _, s := range e.secrets {
 					if strings.Contains(all, s) {
 						t.Errorf("%s holds a secret", r.URL)
+					}
+				}
+				if delegToken != "" {
+					// The one token the page may show, in the answer to
+					// Create token, and only there.
+					created := r.Status == 200 && strings.HasSuffix(r.URL, "/web/tokens")
+					if strings.Contains(all, delegToken) && !created {
+						t.Errorf("%s holds the delegation token outside its creation", r.URL)
+					}
+					if strings.Count(all, "csd_") > strings.Count(all, delegToken) {
+						t.Errorf("%s holds another delegation token", r.URL)
 					}
 				}
 				if m := ghTok.FindString(all); m != "" {

@@ -241,6 +241,8 @@ func TestWebCSRF(t *testing.T) {
 			"other origin":     {url.Values{"csrf": {csrf}}, map[string]string{"Origin": "https://evil.example"}},
 			"cross-site fetch": {url.Values{"csrf": {csrf}}, map[string]string{"Sec-Fetch-Site": "cross-site"}},
 			"null origin":      {url.Values{"csrf": {csrf}}, map[string]string{"Origin": "null"}},
+			"same-site":        {url.Values{"csrf": {csrf}}, map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-site"}},
+			"other origin, same-origin claimed wrong": {url.Values{"csrf": {csrf + "x"}}, map[string]string{"Sec-Fetch-Site": "same-origin"}},
 		} {
 			r := wf.req("POST", webBase+path, c.form, []*http.Cookie{sc}, c.hdr)
 			if r.StatusCode != http.StatusForbidden {
@@ -248,8 +250,10 @@ func TestWebCSRF(t *testing.T) {
 			}
 		}
 	}
-	// With the token and from this origin, logout works.
-	r := wf.req("POST", webBase+"/web/logout", url.Values{"csrf": {csrf}}, []*http.Cookie{sc}, map[string]string{"Origin": "http://example.com", "Sec-Fetch-Site": "same-origin"})
+	// With the token and from this origin, logout works: a form post of
+	// this page carries Origin: null (Referrer-Policy: no-referrer) and
+	// Sec-Fetch-Site: same-origin.
+	r := wf.req("POST", webBase+"/web/logout", url.Values{"csrf": {csrf}}, []*http.Cookie{sc}, map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"})
 	if r.StatusCode != 200 || cookie(r, "credserver-session").MaxAge >= 0 {
 		t.Errorf("logout = %d", r.StatusCode)
 	}

@@ -33,19 +33,19 @@ func nonceOf(r *http.Request) string {
 }
 
 // sameOrigin refuses a state-changing request that a browser says comes
-// from another site: Sec-Fetch-Site other than same-origin, or an Origin
-// that is neither this page's nor the hub's public one. Clients that send
-// neither header are left to the CSRF token.
+// from elsewhere. Sec-Fetch-Site, where sent, decides: only same-origin
+// passes (same-site is another origin too, e.g. another port). Without it,
+// an Origin must be this page's or the hub's public one; "null" (which
+// browsers also send for this page's own forms under Referrer-Policy:
+// no-referrer) is refused then. Clients that send neither header are left
+// to the CSRF token.
 func (p *Page) sameOrigin(r *http.Request) bool {
-	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" {
-		return false
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" {
+		return s == "same-origin"
 	}
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
-	}
-	if o == "null" {
-		return false
 	}
 	u, err := url.Parse(o)
 	if err != nil || u.Host == "" {
