@@ -28,6 +28,11 @@ type Delegation struct {
 	ExpiresAt time.Time
 }
 
+// ErrDelegationInvalid is how a dead delegation token is refused:
+// unknown, malformed, expired, revoked, or its owner gone or re-created.
+// It matches [ErrInvalidToken] too.
+var ErrDelegationInvalid = fmt.Errorf("%w: delegation token", ErrInvalidToken)
+
 // ErrStoreUnavailable means the store could not be asked about a
 // delegation token. Never cached; the server answers 503.
 var ErrStoreUnavailable = errors.New("credserver's store is unavailable")
@@ -136,16 +141,16 @@ func (d *Delegations) Authenticate(ctx context.Context, token string) (Identity,
 		return Identity{}, e.err
 	}
 	if !d.now().Before(e.deleg.ExpiresAt) {
-		return Identity{}, fmt.Errorf("%w: the delegation token has expired", ErrInvalidToken)
+		return Identity{}, fmt.Errorf("%w: expired", ErrDelegationInvalid)
 	}
 	acct, err := d.dir.Account(ctx, e.owner)
 	switch {
 	case errors.Is(err, ErrNoSuchUser):
-		return Identity{}, fmt.Errorf("%w: the delegation token's owner is no longer a hub user", ErrInvalidToken)
+		return Identity{}, fmt.Errorf("%w: its owner is no longer a hub user", ErrDelegationInvalid)
 	case err != nil:
 		return Identity{}, err
-	case !acct.Created.Equal(e.ownerCreated):
-		return Identity{}, fmt.Errorf("%w: the delegation token's owner was deleted; the hub user of that name now is another account", ErrInvalidToken)
+	case acct.Created.UnixMilli() != e.ownerCreated.UnixMilli(): // the store keeps milliseconds
+		return Identity{}, fmt.Errorf("%w: its owner was deleted; the hub user of that name now is another account", ErrDelegationInvalid)
 	}
 	return Identity{Name: acct.Name, Groups: acct.Groups, Admin: acct.Admin, Delegation: e.deleg}, nil
 }
@@ -231,7 +236,7 @@ func (d *Delegations) fetch(ctx context.Context, key tokenKey) (delegEntry, erro
 	now := d.now()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		e := delegEntry{err: fmt.Errorf("%w: unknown, expired or revoked delegation token", ErrInvalidToken), expires: now.Add(d.negTTL)}
+		e := delegEntry{err: fmt.Errorf("%w: unknown, expired or revoked", ErrDelegationInvalid), expires: now.Add(d.negTTL)}
 		d.cache.Add(key, e)
 		return e, nil
 	case err != nil:
@@ -260,7 +265,7 @@ type Either struct {
 func (a Either) Authenticate(ctx context.Context, token string) (Identity, error) {
 	if IsDelegationToken(token) {
 		if a.Delegations == nil {
-			return Identity{}, fmt.Errorf("%w: delegation tokens are not enabled on this server", ErrInvalidToken)
+			return Identity{}, fmt.Errorf("%w: delegation tokens are not enabled on this server", ErrDelegationInvalid)
 		}
 		return a.Delegations.Authenticate(ctx, token)
 	}

@@ -39,12 +39,12 @@ func IsDelegationToken(tok string) bool { return strings.HasPrefix(tok, Delegati
 // [ErrInvalidToken] and never include any part of tok.
 func ParseDelegationToken(tok string) ([sha256.Size]byte, error) {
 	if len(tok) != delegationTokenLen || !IsDelegationToken(tok) {
-		return [sha256.Size]byte{}, fmt.Errorf("%w: not a well-formed delegation token", ErrInvalidToken)
+		return [sha256.Size]byte{}, fmt.Errorf("%w: not well-formed", ErrDelegationInvalid)
 	}
 	var b [delegationSecretBytes + 1]byte
 	n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(tok[len(DelegationPrefix):]))
 	if err != nil || n != delegationSecretBytes {
-		return [sha256.Size]byte{}, fmt.Errorf("%w: not a well-formed delegation token", ErrInvalidToken)
+		return [sha256.Size]byte{}, fmt.Errorf("%w: not well-formed", ErrDelegationInvalid)
 	}
 	return sha256.Sum256([]byte(tok)), nil
 }

@@ -60,6 +60,9 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, auth.ErrNoToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: "missing_token",
 			Msg: "send your JupyterHub token in the header 'Authorization: token <token>'", Err: err}
+	case errors.Is(err, auth.ErrDelegationInvalid):
+		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
+			Msg: "this delegation token is not valid: it expired or was revoked, or its owner's hub account changed", Err: err}
 	case errors.Is(err, auth.ErrInvalidToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
 			Msg: "the hub did not accept this token; it may have expired or been revoked", Err: err}
