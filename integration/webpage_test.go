@@ -224,7 +224,10 @@ func TestWebPage(t *testing.T) {
 		if n := alice.eval(t, `String(document.querySelectorAll("#new-token").length)`); n != "0" {
 			t.Error("the token is shown again after a reload")
 		}
-		alice.do(t, "Revoke", chromedp.Click(chromedp.CSS("tr.token button.revoke")), chromedp.WaitVisible(chromedp.ID("tokens")))
+		if resp, err := chromedp.RunResponse(alice.ctx, chromedp.Click(chromedp.CSS("tr.token button.revoke"))); err != nil || resp.Status != 200 {
+			t.Fatalf("Revoke: %v", err)
+		}
+		alice.do(t, "the page after Revoke", chromedp.WaitVisible(chromedp.ID("tokens")))
 		if n := alice.eval(t, `String(document.querySelectorAll("tr.token").length)`); n != "0" {
 			t.Errorf("%s tokens listed after Revoke", n)
 		}
