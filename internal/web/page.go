@@ -94,10 +94,11 @@ func (p *Page) build(r *http.Request, s session, id auth.Identity, ex extras) vi
 	}
 	for _, g := range views {
 		d, _ := pol.Decide(u, policy.Request{Grant: g.Name})
+		snips := snippets(g, d, p.opts.Providers[d.Provider])
 		v.Grants = append(v.Grants, grantRow{
 			Name: g.Name, Provider: g.Provider, Access: g.Access, Location: g.Location,
 			MaxDuration: config.Duration(g.MaxDuration).String(),
-			Snippets:    snippets(g, d, p.opts.Providers[d.Provider]),
+			Snippets:    snips, Block: snippetsHTML(g.Name, snips),
 		})
 	}
 	if gh := p.be.GitHub(r, id); gh != nil {
