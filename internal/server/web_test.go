@@ -26,7 +26,7 @@ type webFixture struct {
 	exchanges atomic.Int32
 }
 
-func newWebFixture(t *testing.T, a fakeAuth) *webFixture {
+func newWebFixture(t *testing.T, a fakeAuth, opts ...func(*Deps)) *webFixture {
 	t.Helper()
 	wf := &webFixture{}
 	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +57,9 @@ func newWebFixture(t *testing.T, a fakeAuth) *webFixture {
 			RedirectURI: webBase + "/oauth_callback", ClientSecret: webSecret,
 			SessionKey: []byte("0123456789abcdef0123456789abcdef-session"),
 			Providers:  map[string]web.ProviderInfo{"s3": {Type: "aws", S3Endpoint: "http://127.0.0.1:9000"}},
+		}
+		for _, o := range opts {
+			o(d)
 		}
 	})
 	return wf
@@ -292,5 +295,46 @@ func TestWebExplainAdminOnly(t *testing.T) {
 	body = readBody(t, wf.req("GET", webBase+"/admin/explain?user=mallory&groups=interns", nil, []*http.Cookie{root}, browser))
 	if !strings.Contains(body, "1 of 2 grants allowed") || !strings.Contains(body, "DENY") {
 		t.Errorf("explain mallory:\n%s", body)
+	}
+}
+
+func TestWebSecureCookieBehindHTTPS(t *testing.T) {
+	wf := newWebFixture(t, defaultAuth())
+	https := map[string]string{"Accept": "text/html", "X-Forwarded-Proto": "https"}
+	r := wf.req("GET", webBase+"/", nil, nil, https)
+	st := cookie(r, "credserver-oauth-state")
+	if st == nil || !st.Secure {
+		t.Fatalf("state cookie behind https = %+v, want Secure", st)
+	}
+	loc, _ := url.Parse(r.Header.Get("Location"))
+	cb := wf.req("GET", webBase+"/oauth_callback?code=code-tok-alice&state="+url.QueryEscape(loc.Query().Get("state")), nil, []*http.Cookie{st}, https)
+	if sc := cookie(cb, "credserver-session"); sc == nil || !sc.Secure || !sc.HttpOnly {
+		t.Errorf("session cookie behind https = %+v, want Secure and HttpOnly", sc)
+	}
+}
+
+// TestWebAdminFromDirectory: the hub's OAuth token cannot read the admin
+// flag, so the page asks the directory (credserver's service token); the
+// explained user's groups come from there too unless the form gives them.
+func TestWebAdminFromDirectory(t *testing.T) {
+	dir := &fakeDirectory{users: map[string]auth.Account{
+		"bob":   {Name: "bob", Admin: true},
+		"alice": {Name: "alice", Groups: []string{"staff"}},
+	}}
+	wf := newWebFixture(t, defaultAuth(), func(d *Deps) { d.Directory = dir })
+	bob := wf.login(t, "tok-bob")
+	body := readBody(t, wf.req("GET", webBase+"/admin/explain?user=alice", nil, []*http.Cookie{bob}, browser))
+	if !strings.Contains(body, "from the hub") || !strings.Contains(body, "2 of 2 grants allowed") {
+		t.Errorf("explain alice with groups from the directory:\n%s", body)
+	}
+	body = readBody(t, wf.req("GET", webBase+"/admin/explain?user=nobody", nil, []*http.Cookie{bob}, browser))
+	if !strings.Contains(body, "The hub has no user of that name") {
+		t.Errorf("explain an unknown user:\n%s", body)
+	}
+	dir.mu.Lock()
+	dir.users["bob"] = auth.Account{Name: "bob"}
+	dir.mu.Unlock()
+	if r := wf.req("GET", webBase+"/admin/explain?user=alice", nil, []*http.Cookie{bob}, browser); r.StatusCode != http.StatusForbidden {
+		t.Errorf("explain after the admin flag went = %d, want 403", r.StatusCode)
 	}
 }
