@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 	if shared != nil {
 		shared.Close()
 	}
+	if stopDelegAtExit != nil {
+		stopDelegAtExit()
+	}
 	// Every response served during the run must match api/openapi.yaml.
 	if c := checkConformance(os.Stderr); code == 0 {
 		code = c

@@ -28,6 +28,7 @@ commands:
   serve   -config FILE    serve the API
   check   -config FILE    validate a config file and its policy
   explain -config FILE -user U [-groups a,b] [-grant G] [-admin]   what U may have, and why
+  revoke  -config FILE -user U   revoke all of U's delegation tokens and GitHub links
   version                 print the version
 `
 
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return check(args[1:], stdout, stderr)
 	case "explain":
 		return explain(args[1:], stdout, stderr)
+	case "revoke":
+		return revoke(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "credserver", app.Version)
 		return 0

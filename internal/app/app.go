@@ -102,11 +102,23 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 	if err != nil {
 		return nil, err
 	}
+	webOpts, err := webOptions(cfg, o, o.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	for name, p := range providers {
 		providers[name] = o.Metrics.InstrumentProvider(cfg.Providers[name].Type, p)
 	}
+	deleg, err := buildDelegation(ctx, cfg, o, hub, directory, gh.store)
+	if err != nil {
+		return nil, err
+	}
+	ready := gh.ready
+	if ready == nil && deleg.store != nil {
+		ready = deleg.store.Ping
+	}
 	return server.New(server.Options{BasePath: cfg.BasePath, Version: Version, ServeMetrics: cfg.MetricsListen == ""}, server.Deps{
-		Auth:           hub,
+		Auth:           deleg.auth,
 		Policy:         pol,
 		Providers:      providers,
 		Cache:          vend.NewCache(vend.CacheConfig{Now: o.Now}),
@@ -117,8 +129,10 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		Limits:         cmp.Or(o.Limits, limitsFrom(cfg.Limits)),
 		RequestTimeout: cmp.Or(o.RequestTimeout, time.Duration(cfg.RequestTimeout)),
 		GitHub:         gh.links,
-		Ready:          gh.ready,
+		Ready:          ready,
+		Web:            webOpts,
 		Directory:      directory,
+		Delegation:     deleg.server,
 	})
 }
 

@@ -26,6 +26,8 @@ type githubDeps struct {
 	links server.GitHub
 	// ready pings the store for /readyz; nil without a store.
 	ready func(context.Context) error
+	// store is the store opened for the links; nil without one.
+	store store.Store
 }
 
 // buildGitHub builds every github provider into providers, over one shared
@@ -97,7 +99,7 @@ func buildGitHub(ctx context.Context, cfg *config.Config, o Options, providers m
 	if dir == nil && userGrants {
 		o.Logger.Warn("hub.api_token_file is not set: GitHub links are bound to hub user names only, so a deleted and re-created hub user of the same name inherits the old link; set it to bind links to the hub account")
 	}
-	return githubDeps{links: ghapp.NewLinks(st, apps...), ready: st.Ping}, nil
+	return githubDeps{links: ghapp.NewLinks(st, apps...), ready: st.Ping, store: st}, nil
 }
 
 // openStore opens the configured store. The key file holds 32 random

@@ -25,6 +25,11 @@ type Identity struct {
 	// Admin reports whether the hub marks the user as an admin. It grants
 	// nothing by itself in credserver; policy decides.
 	Admin bool
+	// Delegation is set when the caller authenticated with a delegation
+	// token: Name, Groups and Admin are then its owner's, as the hub has
+	// them now, and only what Delegation lists may be asked. nil for a hub
+	// token.
+	Delegation *Delegation
 }
 
 // Authenticator resolves a hub token to an Identity.

@@ -120,6 +120,8 @@ func (c *CLI) run(ctx context.Context, args []string) error {
 		return c.aws(ctx, g, rest)
 	case "github":
 		return c.github(ctx, g, rest)
+	case "token":
+		return c.token(ctx, g, rest)
 	case "git-credential":
 		return c.gitCredential(ctx, g, rest)
 	case "install":

@@ -1,6 +1,7 @@
 package credctl
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -105,13 +106,25 @@ func (c *Client) get(ctx context.Context, path string, query url.Values) ([]byte
 // empty. Redirects are reported, never followed: the token goes only to the
 // configured URL.
 func (c *Client) send(ctx context.Context, method, path string, query url.Values) ([]byte, error) {
+	return c.sendBody(ctx, method, path, query, nil)
+}
+
+// sendBody is send with a JSON request body (nil: none).
+func (c *Client) sendBody(ctx context.Context, method, path string, query url.Values, jsonBody []byte) ([]byte, error) {
 	target := c.BaseURL.String() + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, nil)
+	var rd io.Reader
+	if jsonBody != nil {
+		rd = bytes.NewReader(jsonBody)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return nil, fmt.Errorf("building request for %s: %w", c.BaseURL.Redacted(), err)
+	}
+	if jsonBody != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "token "+c.Token)
 	req.Header.Set("Accept", "application/json")

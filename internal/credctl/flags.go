@@ -35,6 +35,14 @@ Commands:
       install the hub's GitHub App on your repositories.
   github logout [--grant G]
       Forget the link (and revoke it at GitHub where the server can).
+  token create --grant G [--grant G2] [--access A] [--expires-in D] [--note N] [--format json|env]
+      A delegation token for Dask workers, batch jobs or a laptop: only these
+      grants, at most access A; --format env prints CREDSERVER_URL= and
+      CREDSERVER_TOKEN= lines for their environment. Shown this once.
+  token list [--json]
+      Your delegation tokens (never the secret).
+  token revoke ID
+      Revoke one of your delegation tokens.
   git-credential get|store|erase [--grant G]
       git's credential-helper protocol; github login configures it for you.
   install DIR
@@ -50,8 +58,10 @@ Every command also accepts --server URL after its name.
 Environment:
   CREDSERVER_URL         the server, e.g. http://127.0.0.1:8080/services/credserver
                          (--server overrides it)
-  JUPYTERHUB_API_TOKEN   the token sent to the server (else CREDSERVER_TOKEN);
-                         set in every JupyterHub single-user server
+  CREDSERVER_TOKEN       the token sent to the server: a delegation token
+                         (credctl token create) or a hub token; wins when set
+  JUPYTERHUB_API_TOKEN   the token sent otherwise; set in every JupyterHub
+                         single-user server
   AWS_CONFIG_FILE        the file aws configure writes (default ~/.aws/config)
 
 Errors are one line: credctl: GRANT: CODE: MESSAGE (the server's code).
@@ -110,6 +120,19 @@ Copy the running credctl binary to DIR/credctl (mode 0755), atomically. The
 credserver image has no shell; its init container in a user pod runs
 "credctl install /opt/credserver/bin" to share credctl with the user's server.
 `,
+	"token": `Usage: credctl token create --grant G [--grant G2 ...] [--access read|readwrite] [--expires-in D] [--note N] [--format json|env] [--server URL]
+       credctl token list [--json] [--server URL]
+       credctl token revoke ID [--server URL]
+
+create makes a delegation token (needs your hub token, not another
+delegation token): it may fetch credentials only for the grants named, at
+most --access (default read), until --expires-in (default 24h; the hub
+sets the maximum). The token is printed once:
+  --format json   the server's answer (default)
+  --format env    CREDSERVER_URL=... and CREDSERVER_TOKEN=... lines for a
+                  Dask cluster's, a batch job's or a laptop's environment
+list shows your tokens without their secret; revoke ID ends one at once.
+`,
 	"version": "Usage: credctl version\n",
 }
 
@@ -144,7 +167,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // connect resolves the server (flag, then CREDSERVER_URL) and the token
-// (JUPYTERHUB_API_TOKEN, then CREDSERVER_TOKEN). serverFlag is the
+// (CREDSERVER_TOKEN, then JUPYTERHUB_API_TOKEN). serverFlag is the
 // command's --server, falling back to the global one.
 func (c *CLI) connect(serverFlag string) (*Client, error) {
 	raw, from := serverFlag, "--server"
@@ -158,12 +181,14 @@ func (c *CLI) connect(serverFlag string) (*Client, error) {
 	if err != nil {
 		return nil, usagef("%s: %v", from, err)
 	}
-	tok, from := strings.TrimSpace(c.Getenv("JUPYTERHUB_API_TOKEN")), "JUPYTERHUB_API_TOKEN"
+	// CREDSERVER_TOKEN wins (DESIGN §6): a delegation token set inside a
+	// notebook server is what the user means to try.
+	tok, from := strings.TrimSpace(c.Getenv("CREDSERVER_TOKEN")), "CREDSERVER_TOKEN"
 	if tok == "" {
-		tok, from = strings.TrimSpace(c.Getenv("CREDSERVER_TOKEN")), "CREDSERVER_TOKEN"
+		tok, from = strings.TrimSpace(c.Getenv("JUPYTERHUB_API_TOKEN")), "JUPYTERHUB_API_TOKEN"
 	}
 	if tok == "" {
-		return nil, usagef("no token: set JUPYTERHUB_API_TOKEN or CREDSERVER_TOKEN")
+		return nil, usagef("no token: set CREDSERVER_TOKEN or JUPYTERHUB_API_TOKEN")
 	}
 	for _, r := range tok {
 		if r <= ' ' || r >= 0x7f {

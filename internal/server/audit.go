@@ -28,6 +28,8 @@ type auditEvent struct {
 	Client      string    `json:"client"`
 	Code        string    `json:"code,omitempty"`
 	GitHubLogin string    `json:"github_login,omitempty"`
+	// TokenID names the delegation token that asked (never the token).
+	TokenID string `json:"token_id,omitempty"`
 }
 
 // auditTime is a time written as RFC 3339 in UTC to the second, as the
@@ -77,6 +79,9 @@ func (a *auditor) write(r *http.Request, ev auditEvent) error {
 	ev.Time = a.now().UTC()
 	ev.RequestID = requestID(r.Context())
 	ev.Client = clientHost(r)
+	if id := auditCaller(r, ev.Event); id != "" {
+		ev.TokenID = id
+	}
 	bp := lineBufs.Get().(*[]byte)
 	line := append(ev.appendJSON((*bp)[:0]), '\n')
 	a.mu.Lock()

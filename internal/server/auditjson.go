@@ -32,6 +32,7 @@ func (ev *auditEvent) appendJSON(b []byte) []byte {
 	b = appendField(b, "client", ev.Client, false)
 	b = appendField(b, "code", ev.Code, true)
 	b = appendField(b, "github_login", ev.GitHubLogin, true)
+	b = appendField(b, "token_id", ev.TokenID, true)
 	return append(b, '}')
 }
 

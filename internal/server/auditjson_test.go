@@ -20,7 +20,7 @@ func TestAuditJSONMatchesEncodingJSON(t *testing.T) {
 			Time:  time.Date(2026, 11, 24, 5, 43, rnd.IntN(60), rnd.IntN(1e9), time.UTC),
 			Event: pick(), RequestID: pick(), User: pick(), Grant: pick(), Provider: pick(), Access: pick(),
 			Location: pick(), ExpiresAt: pickTime(rnd), AccessKeyID: pick(), CacheHit: i%2 == 0, Client: pick(), Code: pick(),
-			GitHubLogin: pick(),
+			GitHubLogin: pick(), TokenID: pick(),
 		}
 		want, err := json.Marshal(ev)
 		if err != nil {

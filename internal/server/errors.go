@@ -65,6 +65,9 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, auth.ErrNoToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: "missing_token",
 			Msg: "send your JupyterHub token in the header 'Authorization: token <token>'", Err: err}
+	case errors.Is(err, auth.ErrDelegationInvalid):
+		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
+			Msg: "this delegation token is not valid: it expired or was revoked, or its owner's hub account changed", Err: err}
 	case errors.Is(err, auth.ErrInvalidToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: "invalid_token",
 			Msg: "the hub did not accept this token; it may have expired or been revoked", Err: err}
@@ -79,6 +82,9 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, auth.ErrHubMisconfigured):
 		return &apiError{Status: http.StatusBadGateway, Code: "hub_misconfigured",
 			Msg: "the JupyterHub API answered unexpectedly; ask your hub admin to check hub.api_url", Err: err}
+	case errors.Is(err, auth.ErrStoreUnavailable):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "store_unavailable",
+			Msg: "credserver's database is not answering; try again shortly", Err: err, RetryAfter: 5}
 	case errors.Is(err, policy.ErrUnknownGrant):
 		return &apiError{Status: http.StatusNotFound, Code: "unknown_grant",
 			Msg: "no such grant; run 'credctl whoami' to list the grants you may use", Err: err}

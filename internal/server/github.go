@@ -158,7 +158,7 @@ func (s *Server) forgetGitHub(id auth.Identity, provider string) {
 // Trouble reading the store (or the hub's account directory) is logged, not
 // fatal: whoami still answers, with status "unknown" rather than a guess.
 func (s *Server) whoamiGitHub(r *http.Request, id auth.Identity) *whoamiGitHub {
-	if s.github == nil {
+	if s.github == nil || id.Delegation != nil { // a delegation token sees only its grants
 		return nil
 	}
 	d, err := s.githubUserGrant(id, nil)

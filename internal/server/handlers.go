@@ -39,7 +39,7 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	views := s.policy.Load().Grants(policyUser(id))
+	views := delegatedViews(id, s.policy.Load().Grants(policyUser(id)))
 	body := whoamiBody{User: id.Name, Groups: id.Groups, Admin: id.Admin, Grants: make([]whoamiGrant, 0, len(views)), GitHub: s.whoamiGitHub(r, id)}
 	if body.Groups == nil {
 		body.Groups = []string{}
@@ -85,7 +85,7 @@ func (s *Server) credential(r *http.Request) (o outcome) {
 		o.err = tooManyRequests("too many credential requests; credentials are cached, so reuse the ones you have", wait)
 		return o
 	}
-	if o.decision, o.err = s.policy.Load().Decide(policyUser(id), req); o.err != nil {
+	if o.decision, o.err = decide(s.policy.Load(), id, req); o.err != nil {
 		return o
 	}
 	o.decided = true

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -114,6 +118,17 @@ const msgLoginLimited = "too many failed authentications from this address; try 
 // identify resolves the caller from the Authorization header only, under
 // the failed-login limits above.
 func (s *Server) identify(r *http.Request) (auth.Identity, error) {
+	id, err := s.authenticate(r)
+	if err != nil {
+		return auth.Identity{}, err
+	}
+	// A delegation identity only on a route that allows one.
+	return s.admit(r, id)
+}
+
+// authenticate resolves the Authorization header's token, within the
+// failed-login budgets above.
+func (s *Server) authenticate(r *http.Request) (auth.Identity, error) {
 	tok, err := auth.TokenFromRequest(r)
 	if err != nil {
 		return auth.Identity{}, err // no token: no hub call, no charge
@@ -127,8 +142,37 @@ func (s *Server) identify(r *http.Request) (auth.Identity, error) {
 			return id, err
 		}
 	}
+	// Concurrent lookups of one token are one lookup, charged once: a
+	// Dask cluster's 1,000 workers starting with the same new token must
+	// not look like 1,000 failed logins while the first is in flight.
+	key := sha256.Sum256([]byte(tok))
+	ch := s.lookups.DoChan(string(key[:]), func() (any, error) {
+		id, err := s.chargedLookup(context.WithoutCancel(ctx), clientHost(r), tok)
+		return lookupResult{id, err}, nil
+	})
+	select {
+	case res := <-ch:
+		lr := res.Val.(lookupResult)
+		if res.Shared && lr.err == nil {
+			lr.id.Groups = slices.Clone(lr.id.Groups)
+			lr.id.Scopes = slices.Clone(lr.id.Scopes)
+		}
+		return lr.id, lr.err
+	case <-ctx.Done():
+		return auth.Identity{}, fmt.Errorf("%w: stopped waiting for the hub: %w", auth.ErrHubUnavailable, ctx.Err())
+	}
+}
+
+type lookupResult struct {
+	id  auth.Identity
+	err error
+}
+
+// chargedLookup asks the hub about tok within the failed-login budgets of
+// client (see loginLimiter).
+func (s *Server) chargedLookup(ctx context.Context, client, tok string) (auth.Identity, error) {
 	now := s.now()
-	if t, ok := s.logins.admit(clientHost(r), now); ok {
+	if t, ok := s.logins.admit(client, now); ok {
 		id, err := s.auth.Authenticate(ctx, tok)
 		if !errors.Is(err, auth.ErrInvalidToken) {
 			t.refund(now)
@@ -156,3 +200,5 @@ func (s *Server) identify(r *http.Request) (auth.Identity, error) {
 	}
 	return id, err
 }
+
+var _ cacher = auth.Either{}

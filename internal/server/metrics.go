@@ -28,6 +28,7 @@ type Metrics struct {
 	reloads   *prometheus.CounterVec
 	rateLimit *prometheus.CounterVec
 	auditErrs prometheus.Counter
+	byToken   *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics, plus the Go and process collectors, on
@@ -64,7 +65,11 @@ func NewMetrics() *Metrics {
 		Name: "credserver_audit_write_errors_total",
 		Help: "Audit lines that could not be written; a credential whose line is lost is not handed out.",
 	})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.auditErrs} {
+	m.byToken = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "credserver_credential_requests_by_token_kind_total",
+		Help: "Credential and whoami outcomes (issued, denied, failed) by the kind of token that asked (hub, delegation, none).",
+	}, []string{"kind", "result"})
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.auditErrs, m.byToken} {
 		f(c)
 	}
 	return m
@@ -115,6 +120,14 @@ func (m *Metrics) credential(provider, grant, result string) {
 		return
 	}
 	m.issued.WithLabelValues(provider, grant, result).Inc()
+}
+
+// tokenKind counts one audited credential outcome by token kind.
+func (m *Metrics) tokenKind(kind, result string) {
+	if m == nil {
+		return
+	}
+	m.byToken.WithLabelValues(kind, result).Inc()
 }
 
 func (m *Metrics) credentialCache(hit bool) {

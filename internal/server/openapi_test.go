@@ -177,6 +177,7 @@ func specScenarios(t *testing.T) []specScenario {
 		{name: "method not allowed", method: "POST", target: b + "/v1/whoami", authz: alice, status: 405, code: "method_not_allowed"},
 		{name: "body too large", method: "POST", target: b + "/v1/whoami", body: strings.Repeat("x", maxBodyBytes+1), status: 413, code: "body_too_large"},
 	}
+	scenarios = append(scenarios, delegationScenarios(t)...)
 	return append(scenarios, githubScenarios(t)...)
 }
 

@@ -80,6 +80,11 @@ type Vars struct {
 	Listen string // 127.0.0.1:PORT credserver listens on
 	HubAPI string // the hub's API URL
 	S3     string // MinIO's endpoint (S3 and STS)
+	// Dir is Options.Dir, for files the config names (a store, ...).
+	Dir string
+	// HubTokenFile holds a hub service token with admin:users (so also
+	// read:users), for hub.api_token_file.
+	HubTokenFile string
 }
 
 // Options shape the stack.
@@ -186,7 +191,12 @@ func (s *Stack) startServer(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	vars := Vars{Listen: ln.Addr().String(), HubAPI: s.Hub.APIURL, S3: s.MinIO.Endpoint}
+	vars := Vars{Listen: ln.Addr().String(), HubAPI: s.Hub.APIURL, S3: s.MinIO.Endpoint, Dir: o.Dir,
+		HubTokenFile: filepath.Join(o.Dir, "hub-api-token")}
+	if err := os.WriteFile(vars.HubTokenFile, []byte(s.Hub.AdminToken+"\n"), 0o600); err != nil {
+		ln.Close()
+		return err
+	}
 	text := o.Config
 	if text == "" {
 		text = DefaultConfig

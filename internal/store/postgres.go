@@ -155,6 +155,21 @@ var postgresMigrations = [][]string{
 		endDuplicatePendingLogins,
 		createOnePendingIndex,
 	},
+	3: {
+		`CREATE TABLE delegation_tokens (
+			id               TEXT    PRIMARY KEY,
+			token_sha256     BYTEA   NOT NULL UNIQUE, -- the token is never stored
+			owner            TEXT    NOT NULL,
+			owner_created_ms BIGINT  NOT NULL,        -- the hub account's "created"
+			grants           TEXT    NOT NULL,        -- JSON array of grant names
+			access           TEXT    NOT NULL,
+			note             TEXT    NOT NULL,
+			expires_ms       BIGINT  NOT NULL,
+			created_ms       BIGINT  NOT NULL,
+			last_used_ms     BIGINT
+		)`,
+		`CREATE INDEX delegation_tokens_owner ON delegation_tokens (owner)`,
+	},
 }
 
 // migrationLock is the advisory lock replicas take in turn to migrate

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -449,3 +450,27 @@ func (r *replicas) DeleteDeviceLoginsBefore(ctx context.Context, t time.Time) (i
 func (r *replicas) Ping(ctx context.Context) error { return r.next().Ping(ctx) }
 
 func (r *replicas) Close() error { return errors.Join(r.s[0].Close(), r.s[1].Close()) }
+
+func (r *replicas) CreateDelegationToken(ctx context.Context, t *store.DelegationToken) error {
+	return r.next().CreateDelegationToken(ctx, t)
+}
+
+func (r *replicas) DelegationTokenByHash(ctx context.Context, hash [sha256.Size]byte) (*store.DelegationToken, error) {
+	return r.next().DelegationTokenByHash(ctx, hash)
+}
+
+func (r *replicas) DelegationTokensOf(ctx context.Context, owner string) ([]store.DelegationToken, error) {
+	return r.next().DelegationTokensOf(ctx, owner)
+}
+
+func (r *replicas) DeleteDelegationToken(ctx context.Context, owner, id string) error {
+	return r.next().DeleteDelegationToken(ctx, owner, id)
+}
+
+func (r *replicas) DeleteDelegationTokensOf(ctx context.Context, owner string) (int, error) {
+	return r.next().DeleteDelegationTokensOf(ctx, owner)
+}
+
+func (r *replicas) TouchDelegationToken(ctx context.Context, id string, t time.Time) error {
+	return r.next().TouchDelegationToken(ctx, id, t)
+}

@@ -129,6 +129,21 @@ var migrations = [][]string{
 		endDuplicatePendingLogins,
 		createOnePendingIndex,
 	},
+	3: {
+		`CREATE TABLE delegation_tokens (
+			id               TEXT    PRIMARY KEY,
+			token_sha256     BLOB    NOT NULL UNIQUE, -- the token is never stored
+			owner            TEXT    NOT NULL,
+			owner_created_ms INTEGER NOT NULL,        -- the hub account's "created"
+			grants           TEXT    NOT NULL,        -- JSON array of grant names
+			access           TEXT    NOT NULL,
+			note             TEXT    NOT NULL,
+			expires_ms       INTEGER NOT NULL,
+			created_ms       INTEGER NOT NULL,
+			last_used_ms     INTEGER
+		)`,
+		`CREATE INDEX delegation_tokens_owner ON delegation_tokens (owner)`,
+	},
 }
 
 // SchemaVersion is the version the migrations bring a database to.

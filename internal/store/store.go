@@ -120,6 +120,10 @@ type Store interface {
 	// returns how many.
 	DeleteDeviceLoginsBefore(ctx context.Context, t time.Time) (int, error)
 
+	// DelegationTokens: credserver's own tokens for processes without a
+	// hub token (DESIGN §5), stored as their SHA-256 only.
+	DelegationTokens
+
 	// Ping reports whether the store can serve (for /readyz).
 	//
 	// Any method may fail with ErrUnavailable while the database cannot

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("device logins", func(t *testing.T) { testDeviceLogins(t, open(t)) })
 	t.Run("account binding", func(t *testing.T) { testAccountBinding(t, open(t)) })
 	t.Run("one pending login", func(t *testing.T) { testOnePending(t, open(t)) })
+	t.Run("delegation tokens", func(t *testing.T) { testDelegationTokens(t, open(t)) })
 }
 
 // t0 is a time with millisecond precision, what stores keep.
