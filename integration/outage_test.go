@@ -42,10 +42,14 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pg.Close() })
+	dsn, pwFile, err := pg.ConfigDSN(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := newGHEnvWith(t, func(text string) string {
 		i := strings.Index(text, "  driver: sqlite\n  dsn: ")
 		j := i + strings.Index(text[i:], "\n  encryption_key_file")
-		return text[:i] + "  driver: postgres\n  dsn: '" + pg.DSN + "'" + text[j:]
+		return text[:i] + "  driver: postgres\n  dsn: '" + dsn + "'\n  password_file: " + pwFile + text[j:]
 	})
 	name := fmt.Sprintf("lin-%d", time.Now().UnixNano())
 	if err := e.hub.Hub.CreateUser(ctx, name); err != nil {

@@ -6,6 +6,7 @@
 #   MinIO:   built with `go install` at the pinned version
 #   Azurite: npm, pinned (the last release for Node 20)
 #   helm:    built with `go install` at the pinned version
+#   Chromium: Debian chromium (headless, driven over CDP by the browser tests)
 # All kept in $CREDSERVER_PEERS_DIR (default ~/.cache/credserver-peers) so a
 # fresh clone on the same machine does not rebuild them.
 #
@@ -63,6 +64,16 @@ if [ ! -x "$PEERS_DIR/bin/helm" ] || [ "$(cat "$helm_stamp" 2>/dev/null)" != "$H
   log "building helm $HELM_VERSION"
   GOBIN="$PEERS_DIR/bin" GOFLAGS=-buildvcs=false go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
   echo "$HELM_VERSION" >"$helm_stamp"
+fi
+
+# Chromium: the web page's browser tests drive headless Chromium over CDP
+# (the Go module chromedp); Debian's package, nothing downloaded by a test.
+if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q 'install ok installed'; then
+  log "installing Debian packages: chromium"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
 fi
 
 echo "$PEERS_DIR/bin"

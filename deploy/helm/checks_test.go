@@ -161,3 +161,35 @@ func checkAllFeatures(t *testing.T, docs []manifest) {
 		t.Error("podLabels are not on the pods")
 	}
 }
+
+// TestTemplateMountsWebSecrets: with hubApiToken and sessionKey the chart
+// mounts both Secrets and points hub.api_token_file and
+// web.session_key_file at the files, which the config then validates with
+// the page on.
+func TestTemplateMountsWebSecrets(t *testing.T) {
+	docs := render(t, "testdata/all-features.yaml")
+	cfg, err := config.Parse([]byte(find(t, docs, "ConfigMap").str("data", "config.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Web.On(cfg.Hub) {
+		t.Error("the web page is off with both Secrets set")
+	}
+	d := find(t, docs, "Deployment")
+	for vol, file := range map[string]string{"hub-api-token": cfg.Hub.APITokenFile, "session-key": cfg.Web.SessionKeyFile} {
+		v := d.podVolume(t, vol)
+		item := manifest(v.list("secret", "items")[0].(map[string]any))
+		var mount string
+		for _, m := range manifest(d.list("spec", "template", "spec", "containers")[0].(map[string]any)).list("volumeMounts") {
+			if mm := manifest(m.(map[string]any)); mm.str("name") == vol {
+				mount = mm.str("mountPath")
+			}
+		}
+		if got := mount + "/" + item.str("path"); got != file {
+			t.Errorf("volume %s is mounted as %s, the config names %s", vol, got, file)
+		}
+	}
+	if got := d.podVolume(t, "session-key").str("secret", "secretName"); got != "credserver-session-key" {
+		t.Errorf("session key Secret = %q", got)
+	}
+}

@@ -10,10 +10,12 @@
 #   CREDSERVER_URL        credserver's own address, where the hub's proxy sends
 #                         https://<your hub>/services/credserver/ (default
 #                         http://credserver:8080, the Helm chart's Service).
-#   CREDSERVER_API_TOKEN  optional: an API token for the service itself. credserver
-#                         needs none on JupyterHub 3 or later (it checks each
-#                         user's token with that token), so leave it unset
-#                         unless something else acts as the service.
+#   CREDSERVER_API_TOKEN  the service's own API token: the same secret as the
+#                         file credserver's hub.api_token_file names. It is the
+#                         web page's OAuth client secret and lets credserver
+#                         read users' groups (role below: read:users) for
+#                         delegation tokens and admin explain. Without it the
+#                         API still works, but the page and delegation do not.
 #   CREDSERVER_USER_URL   what user servers get as CREDSERVER_URL (default:
 #                         CREDSERVER_URL + /services/credserver, the direct
 #                         route; https://<your hub>/services/credserver via the
@@ -37,11 +39,24 @@ _credserver_service = {
     # The proxy routes /services/credserver/ to this address; the hub also
     # probes it at start (credserver answers GET {base}/ without a token).
     "url": _credserver_url,
-    # Not shown on the hub's Services menu: it is an API, not a page.
-    "display": False,
+    # On the hub's Services menu: "Your credentials", the page at
+    # /services/credserver/ (grants, snippets, GitHub link, tokens).
+    "display": True,
 }
 if os.environ.get("CREDSERVER_API_TOKEN"):
     _credserver_service["api_token"] = os.environ["CREDSERVER_API_TOKEN"]
+    # The page logs users in with the hub's OAuth: credserver is the OAuth
+    # client "service-credserver", this token its client secret, and the
+    # redirect URI is the one credserver sends (web.oauth_redirect_uri; this
+    # is JupyterHub's own default for a service, written out).
+    _credserver_service["oauth_redirect_uri"] = "/services/" + _credserver_name + "/oauth_callback"
+    # No "Authorize access" screen: the page only reads who the user is.
+    _credserver_service["oauth_no_confirm"] = True
+    # read:users: the groups and admin flag of a delegation token's owner
+    # and of the user an admin explains.
+    c.JupyterHub.load_roles.append(
+        {"name": _credserver_name + "-service", "scopes": ["read:users"], "services": [_credserver_name]}
+    )
 # append: keep services configured earlier in the file.
 c.JupyterHub.services.append(_credserver_service)
 

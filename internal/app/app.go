@@ -102,6 +102,10 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 	if err != nil {
 		return nil, err
 	}
+	webOpts, err := webOptions(cfg, o, o.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	for name, p := range providers {
 		providers[name] = o.Metrics.InstrumentProvider(cfg.Providers[name].Type, p)
 	}
@@ -126,6 +130,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*server.Server, 
 		RequestTimeout: cmp.Or(o.RequestTimeout, time.Duration(cfg.RequestTimeout)),
 		GitHub:         gh.links,
 		Ready:          ready,
+		Web:            webOpts,
 		Directory:      directory,
 		Delegation:     deleg.server,
 	})

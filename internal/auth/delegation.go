@@ -276,19 +276,24 @@ func (a Either) Authenticate(ctx context.Context, token string) (Identity, error
 	return a.Hub.Authenticate(ctx, token)
 }
 
-// AuthenticateCached answers from the authenticators' caches alone, as
-// the server's failed-login limiter asks (see [Hub.AuthenticateCached]).
-func (a Either) AuthenticateCached(token string) (Identity, bool, error) {
+// AuthenticateCached answers from the caches alone when it can (see
+// [Hub.AuthenticateCached]): ok is false when the token is not known, and
+// answering would mean asking the hub or the store. A delegation token
+// whose record is cached is answered with its owner read through the
+// directory's cache.
+func (a Either) AuthenticateCached(token string) (id Identity, ok bool, err error) {
 	if IsDelegationToken(token) {
-		if a.Delegations == nil {
-			return Identity{}, true, fmt.Errorf("%w: delegation tokens are not enabled on this server", ErrDelegationInvalid)
+		if a.Delegations == nil || !a.Delegations.Known(token) {
+			return Identity{}, false, nil
 		}
-		return a.Delegations.AuthenticateCached(token)
+		id, err := a.Delegations.Authenticate(context.Background(), token)
+		return id, true, err
 	}
-	if c, ok := a.Hub.(interface {
+	c, ok := a.Hub.(interface {
 		AuthenticateCached(string) (Identity, bool, error)
-	}); ok {
-		return c.AuthenticateCached(token)
+	})
+	if !ok {
+		return Identity{}, false, nil
 	}
-	return Identity{}, false, nil
+	return c.AuthenticateCached(token)
 }

@@ -114,6 +114,12 @@ kept). Already linked: only checks git's setting, unless --force.
 git's credential-helper protocol: get prints username=x-access-token, a fresh
 token as password, and password_expiry_utc. store and erase do nothing.
 `,
+	"install": `Usage: credctl install DIR
+
+Copy the running credctl binary to DIR/credctl (mode 0755), atomically. The
+credserver image has no shell; its init container in a user pod runs
+"credctl install /opt/credserver/bin" to share credctl with the user's server.
+`,
 	"token": `Usage: credctl token create --grant G [--grant G2 ...] [--access read|readwrite] [--expires-in D] [--note N] [--format json|env] [--server URL]
        credctl token list [--json] [--server URL]
        credctl token revoke ID [--server URL]
@@ -126,12 +132,6 @@ sets the maximum). The token is printed once:
   --format env    CREDSERVER_URL=... and CREDSERVER_TOKEN=... lines for a
                   Dask cluster's, a batch job's or a laptop's environment
 list shows your tokens without their secret; revoke ID ends one at once.
-`,
-	"install": `Usage: credctl install DIR
-
-Copy the running credctl binary to DIR/credctl (mode 0755), atomically. The
-credserver image has no shell; its init container in a user pod runs
-"credctl install /opt/credserver/bin" to share credctl with the user's server.
 `,
 	"version": "Usage: credctl version\n",
 }

@@ -303,3 +303,20 @@ func postgresBinDirs(name string) []string {
 	}
 	return dirs
 }
+
+// ConfigDSN returns what credserver's config takes for this database: a
+// DSN without the password (the config refuses one inside store.dsn) and
+// the path of a file holding the password, written under dir, for
+// store.password_file.
+func (p *Postgres) ConfigDSN(dir string) (dsn, passwordFile string, err error) {
+	u, err := url.Parse(p.DSN)
+	if err != nil {
+		return "", "", err
+	}
+	u.User = url.User(p.User)
+	passwordFile = filepath.Join(dir, "postgres-password")
+	if err := os.WriteFile(passwordFile, []byte(p.Password+"\n"), 0o600); err != nil {
+		return "", "", err
+	}
+	return u.String(), passwordFile, nil
+}

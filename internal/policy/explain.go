@@ -83,3 +83,13 @@ func (d Decision) Locations() []string {
 
 // schemes maps provider types to the URL scheme of their locations.
 var schemes = map[string]string{"aws": "s3", "gcs": "gs", "azure": "abfs"}
+
+// Names lists every grant's name in config order, for explaining a user
+// against the whole policy.
+func (p *Policy) Names() []string {
+	out := make([]string, len(p.grants))
+	for i, g := range p.grants {
+		out[i] = g.name
+	}
+	return out
+}

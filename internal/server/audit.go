@@ -92,12 +92,6 @@ func (a *auditor) write(r *http.Request, ev auditEvent) error {
 	return nil
 }
 
-// github records a change to a user's GitHub link: event is
-// github_login_started, github_linked or github_unlinked.
-func (a *auditor) github(r *http.Request, event, user, grant, login string) error {
-	return a.write(r, auditEvent{Event: event, User: user, Grant: grant, Provider: "github", GitHubLogin: login})
-}
-
 func clientHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -16,20 +16,41 @@ import (
 // other endpoint calls identify, which refuses a delegation token with 403
 // delegation_not_allowed — so an endpoint added later refuses them too.
 
-// identify is authenticate for endpoints delegation tokens may not use.
-func (s *Server) identify(r *http.Request) (auth.Identity, error) {
-	id, err := s.authenticate(r)
-	if err == nil && id.Delegation != nil {
-		return auth.Identity{}, errDelegationNotAllowed("a delegation token may only fetch credentials and call whoami; use your hub token for this")
-	}
-	return id, err
+// caller is what a delegable route learns about who called: filled by
+// identify (the delegation, if any) and by the auditor (the outcome), read
+// back by allowDelegation for the metric by token kind. It lives in the
+// request's state (see request), so marking a route costs nothing.
+type caller struct {
+	delegable     bool
+	authenticated bool
+	deleg         *auth.Delegation
+	event         string
 }
 
-// identifyDelegable is authenticate for whoami and credentials, which
-// take a delegation token too; the caller applies its limits (decide,
-// delegatedViews).
-func (s *Server) identifyDelegable(r *http.Request) (auth.Identity, error) {
-	return s.authenticate(r)
+// callerOf returns the request's caller record, nil outside a request.
+func callerOf(r *http.Request) *caller {
+	if rq, _ := r.Context().Value(requestKey{}).(*request); rq != nil {
+		return &rq.caller
+	}
+	return nil
+}
+
+// allowDelegation marks a route as one delegation tokens may use, and
+// counts its credential outcomes by the kind of token that asked.
+func (s *Server) allowDelegation(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := callerOf(r)
+		if c == nil {
+			// Outside begin (not in production): refuse delegation.
+			next.ServeHTTP(w, r)
+			return
+		}
+		c.delegable = true
+		next.ServeHTTP(w, r)
+		if c.event != "" {
+			s.metrics.tokenKind(c.kind(), c.event)
+		}
+	})
 }
 
 // tokenKind is the kind of token behind an outcome, for the metric.
@@ -41,6 +62,33 @@ func tokenKind(o *outcome) string {
 		return "hub"
 	}
 	return "none"
+}
+
+// admit passes id on from identify: a delegation identity only on a route
+// that allows one.
+func (s *Server) admit(r *http.Request, id auth.Identity) (auth.Identity, error) {
+	c := callerOf(r)
+	if id.Delegation != nil && (c == nil || !c.delegable) {
+		return auth.Identity{}, errDelegationNotAllowed("a delegation token may only fetch credentials and call whoami; use your hub token for this")
+	}
+	if c != nil {
+		c.authenticated, c.deleg = true, id.Delegation
+	}
+	return id, nil
+}
+
+// auditCaller records an audit event's outcome for the metric and returns
+// the delegation token id the event is to name, if any.
+func auditCaller(r *http.Request, event string) string {
+	c := callerOf(r)
+	if c == nil || !c.delegable {
+		return ""
+	}
+	c.event = event
+	if c.deleg != nil {
+		return c.deleg.ID
+	}
+	return ""
 }
 
 func errDelegationNotAllowed(msg string) error {

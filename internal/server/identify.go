@@ -1,8 +1,12 @@
 package server
 
 import (
+	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -111,9 +115,19 @@ func (l *loginLimiter) overflow(now time.Time) (time.Duration, bool) {
 
 const msgLoginLimited = "too many failed authentications from this address; try again later"
 
-// authenticate resolves the caller from the Authorization header only,
-// under the failed-login limits above: a hub token or a delegation token
-// (see identify and identifyDelegable, delegation.go).
+// identify resolves the caller from the Authorization header only, under
+// the failed-login limits above.
+func (s *Server) identify(r *http.Request) (auth.Identity, error) {
+	id, err := s.authenticate(r)
+	if err != nil {
+		return auth.Identity{}, err
+	}
+	// A delegation identity only on a route that allows one.
+	return s.admit(r, id)
+}
+
+// authenticate resolves the Authorization header's token, within the
+// failed-login budgets above.
 func (s *Server) authenticate(r *http.Request) (auth.Identity, error) {
 	tok, err := auth.TokenFromRequest(r)
 	if err != nil {
@@ -132,8 +146,37 @@ func (s *Server) authenticate(r *http.Request) (auth.Identity, error) {
 			return id, err
 		}
 	}
+	// Concurrent lookups of one token are one lookup, charged once: a
+	// Dask cluster's 1,000 workers starting with the same new token must
+	// not look like 1,000 failed logins while the first is in flight.
+	key := sha256.Sum256([]byte(tok))
+	ch := s.lookups.DoChan(string(key[:]), func() (any, error) {
+		id, err := s.chargedLookup(context.WithoutCancel(ctx), clientHost(r), tok)
+		return lookupResult{id, err}, nil
+	})
+	select {
+	case res := <-ch:
+		lr := res.Val.(lookupResult)
+		if res.Shared && lr.err == nil {
+			lr.id.Groups = slices.Clone(lr.id.Groups)
+			lr.id.Scopes = slices.Clone(lr.id.Scopes)
+		}
+		return lr.id, lr.err
+	case <-ctx.Done():
+		return auth.Identity{}, fmt.Errorf("%w: stopped waiting for the hub: %w", auth.ErrHubUnavailable, ctx.Err())
+	}
+}
+
+type lookupResult struct {
+	id  auth.Identity
+	err error
+}
+
+// chargedLookup asks the hub about tok within the failed-login budgets of
+// client (see loginLimiter).
+func (s *Server) chargedLookup(ctx context.Context, client, tok string) (auth.Identity, error) {
 	now := s.now()
-	if t, ok := s.logins.admit(clientHost(r), now); ok {
+	if t, ok := s.logins.admit(client, now); ok {
 		id, err := s.auth.Authenticate(ctx, tok)
 		if !errors.Is(err, auth.ErrInvalidToken) {
 			t.refund(now)
@@ -161,3 +204,5 @@ func (s *Server) authenticate(r *http.Request) (auth.Identity, error) {
 	}
 	return id, err
 }
+
+var _ cacher = auth.Either{}

@@ -27,8 +27,8 @@ type Metrics struct {
 	upstream  *prometheus.HistogramVec
 	reloads   *prometheus.CounterVec
 	rateLimit *prometheus.CounterVec
-	byToken   *prometheus.CounterVec
 	auditErrs prometheus.Counter
+	byToken   *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics, plus the Go and process collectors, on
@@ -67,7 +67,7 @@ func NewMetrics() *Metrics {
 	})
 	m.byToken = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "credserver_credential_requests_by_token_kind_total",
-		Help: "Credential outcomes (issued, denied, failed) by the kind of token that asked (hub, delegation, none).",
+		Help: "Credential and whoami outcomes (issued, denied, failed) by the kind of token that asked (hub, delegation, none).",
 	}, []string{"kind", "result"})
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.auditErrs, m.byToken} {
 		f(c)

@@ -111,9 +111,18 @@ func (s *Server) record(r *http.Request, o *outcome) error {
 // auditGitHub records a change to a user's GitHub link. The change has
 // happened by then, so a lost line is logged and counted, not undone.
 func (s *Server) auditGitHub(r *http.Request, event, user, grant, login string) {
-	if err := s.audit.github(r, event, user, grant, login); err != nil {
+	_ = s.auditChange(r, auditEvent{Event: event, User: user, Grant: grant, Provider: "github", GitHubLogin: login})
+}
+
+// auditChange writes the audit line of a change other than an issuance
+// (a GitHub link, a delegation token); a lost line is logged and counted,
+// and returned for callers that must then undo what they did.
+func (s *Server) auditChange(r *http.Request, ev auditEvent) error {
+	err := s.audit.write(r, ev)
+	if err != nil {
 		s.metrics.auditWriteFailed()
-		s.log.LogAttrs(r.Context(), slog.LevelError, "audit line not written", slog.String("event", event),
-			slog.String("user", user), slog.String("error", err.Error()))
+		s.log.LogAttrs(r.Context(), slog.LevelError, "audit line not written", slog.String("event", ev.Event),
+			slog.String("user", ev.User), slog.String("error", err.Error()))
 	}
+	return err
 }

@@ -31,6 +31,9 @@ type request struct {
 	// The response writer part.
 	w      http.ResponseWriter
 	status int
+
+	// caller is filled on routes delegation tokens may use.
+	caller caller
 }
 
 var _ context.Context = (*request)(nil)

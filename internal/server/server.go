@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"github.com/credserver/credserver/internal/config"
+	"golang.org/x/sync/singleflight"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/vend"
+	"github.com/credserver/credserver/internal/web"
 )
 
 // Options are the server's settings from the config file.
@@ -58,6 +60,9 @@ type Deps struct {
 	// GitHub serves the GitHub account-link endpoints; nil (no github
 	// provider with a store) leaves them out.
 	GitHub GitHub
+	// Web, when set, serves the web page at {base}/ (see internal/web);
+	// nil leaves GET {base}/ the JSON service answer.
+	Web *web.Options
 	// Directory looks up hub accounts with credserver's own service token
 	// (hub.api_token_file); nil when no token file is configured.
 	Directory auth.Directory
@@ -87,9 +92,12 @@ type Server struct {
 	userLimit *keyedLimiter
 	logins    *loginLimiter
 	handler   http.Handler
-	github    GitHub
-	directory auth.Directory
-	// delegation serves /v1/tokens; nil when delegation tokens are off.
+	// lookups coalesces concurrent hub lookups of one token (identify.go).
+	lookups    singleflight.Group
+	github     GitHub
+	webOpts    *web.Options
+	page       *web.Page
+	directory  auth.Directory
 	delegation *DelegationDeps
 }
 
@@ -112,6 +120,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		metrics:    deps.Metrics,
 		timeout:    deps.RequestTimeout,
 		github:     deps.GitHub,
+		webOpts:    deps.Web,
 		directory:  deps.Directory,
 		delegation: deps.Delegation,
 	}
@@ -133,7 +142,11 @@ func New(opts Options, deps Deps) (*Server, error) {
 	}
 	s.audit = newAuditor(deps.Audit, s.now)
 	s.policy.Store(deps.Policy)
-	s.handler = s.dispatch(s.routes())
+	h, err := s.routes()
+	if err != nil {
+		return nil, err
+	}
+	s.handler = s.dispatch(h)
 	return s, nil
 }
 
@@ -144,7 +157,7 @@ func (s *Server) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
 // Handler returns the HTTP handler for every route.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Use(s.begin, s.recoverer, noStore, s.limitBody(maxBodyBytes))
 	r.NotFound(s.handle(func(http.ResponseWriter, *http.Request) error {
@@ -160,12 +173,17 @@ func (s *Server) routes() http.Handler {
 		r.Method(http.MethodGet, "/metrics", s.metrics.Handler())
 	}
 
+	var webErr error
 	api := func(r chi.Router) {
-		r.Get("/", s.root)
+		if s.webOpts != nil {
+			webErr = s.mountWeb(r, *s.webOpts)
+		} else {
+			r.Get("/", s.root)
+		}
 		r.Get("/healthz", s.healthz)
 		r.Get("/readyz", s.handle(s.readyz))
-		r.Get("/v1/whoami", s.handle(s.whoami))
-		r.Get(credentialsRoute, s.handle(s.credentials))
+		r.With(s.allowDelegation).Get("/v1/whoami", s.handle(s.whoami))
+		r.With(s.allowDelegation).Get(credentialsRoute, s.handle(s.credentials))
 		if s.delegation != nil {
 			s.tokenRoutes(r)
 		}
@@ -179,9 +197,13 @@ func (s *Server) routes() http.Handler {
 		r.Route(s.opts.BasePath, api)
 		// The hub's proxy may forward "/services/credserver" without the
 		// trailing slash; answer it like the root.
-		r.Get(s.opts.BasePath, s.root)
+		root := http.HandlerFunc(s.root)
+		if s.page != nil {
+			root = s.page.Root
+		}
+		r.Get(s.opts.BasePath, root)
 	}
-	return r
+	return r, webErr
 }
 
 // credentialsRoute is the credentials route under the base path, as chi
@@ -197,7 +219,7 @@ const credentialsRoute = "/v1/credentials/{grant}"
 func (s *Server) dispatch(router http.Handler) http.Handler {
 	prefix := s.opts.BasePath + strings.TrimSuffix(credentialsRoute, "{grant}")
 	fast := s.instrument(s.opts.BasePath+credentialsRoute,
-		s.recoverer(noStore(s.limitBody(maxBodyBytes)(s.handle(s.credentials)))))
+		s.recoverer(noStore(s.limitBody(maxBodyBytes)(s.allowDelegation(s.handle(s.credentials))))))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.RawPath == "" {
 			if grant, ok := strings.CutPrefix(r.URL.Path, prefix); ok && config.ValidName(grant) {

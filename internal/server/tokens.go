@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
@@ -91,26 +92,38 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	access, life, err := s.checkTokenRequest(id, &req)
+	ct, err := s.issueToken(r, id, req)
 	if err != nil {
 		return err
+	}
+	writeJSON(w, http.StatusCreated, ct)
+	return nil
+}
+
+// issueToken checks req against id's policy now and stores a new
+// delegation token (the API's POST /v1/tokens and the web page's Create
+// token). The secret is in the answer only.
+func (s *Server) issueToken(r *http.Request, id auth.Identity, req createTokenRequest) (createdToken, error) {
+	access, life, err := s.checkTokenRequest(id, &req)
+	if err != nil {
+		return createdToken{}, err
 	}
 	dt := s.delegation
 	mine, err := dt.Tokens.DelegationTokensOf(r.Context(), id.Name)
 	if err != nil {
-		return fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
+		return createdToken{}, fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
 	}
 	if len(mine) >= maxTokensPerUser {
-		return &apiError{Status: http.StatusConflict, Code: "too_many_tokens",
+		return createdToken{}, &apiError{Status: http.StatusConflict, Code: "too_many_tokens",
 			Msg: fmt.Sprintf("you have %d delegation tokens, the most allowed; revoke some with 'credctl token revoke ID'", len(mine))}
 	}
 	// The owner's account as credserver's service token sees it: its
 	// "created" tells this account from a later one of the same name.
 	acct, err := s.directory.Account(r.Context(), id.Name)
 	if errors.Is(err, auth.ErrNoSuchUser) {
-		return fmt.Errorf("%w: the hub no longer lists this user", auth.ErrInvalidToken)
+		return createdToken{}, fmt.Errorf("%w: the hub no longer lists this user", auth.ErrInvalidToken)
 	} else if err != nil {
-		return err
+		return createdToken{}, err
 	}
 	token, hash := auth.NewDelegationToken()
 	rec := &store.DelegationToken{
@@ -118,15 +131,23 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		Grants: req.Grants, Access: access, Note: req.Note, ExpiresAt: s.now().Add(life),
 	}
 	if err := dt.Tokens.CreateDelegationToken(r.Context(), rec); err != nil {
-		return fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
+		return createdToken{}, fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
 	}
-	s.auditToken(r, auditEvent{Event: "delegation_token_created", User: id.Name, Grant: strings.Join(rec.Grants, ","), Access: access,
-		ExpiresAt: auditTime(rec.ExpiresAt), TokenID: rec.ID})
-	writeJSON(w, http.StatusCreated, createdToken{
+	ev := auditEvent{Event: "delegation_token_created", User: id.Name, Grant: strings.Join(rec.Grants, ","), Access: access,
+		ExpiresAt: auditTime(rec.ExpiresAt), TokenID: rec.ID}
+	if err := s.auditChange(r, ev); err != nil {
+		// A token that leaves no trace is not handed out (DESIGN §9):
+		// take it back before anyone can hold it.
+		if derr := dt.Tokens.DeleteDelegationToken(context.WithoutCancel(r.Context()), id.Name, rec.ID); derr != nil {
+			s.log.Error("delegation token not audited and not deleted", "token_id", rec.ID, "error", derr.Error())
+		}
+		return createdToken{}, &apiError{Status: http.StatusServiceUnavailable, Code: "audit_unavailable",
+			Msg: "the audit trail cannot be written, so no token is handed out; try again shortly", Err: err, RetryAfter: 5}
+	}
+	return createdToken{
 		ID: rec.ID, Token: token, Grants: rec.Grants, Access: rec.Access,
 		ExpiresAt: formatTime(rec.ExpiresAt), Note: rec.Note, CreatedAt: formatTime(rec.Created),
-	})
-	return nil
+	}, nil
 }
 
 // decodeTokenRequest reads the body strictly: one JSON object, known
@@ -230,8 +251,17 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tid := chi.URLParam(r, "id")
-	err = s.delegation.Tokens.DeleteDelegationToken(r.Context(), id.Name, tid)
+	if err := s.dropToken(r, id, chi.URLParam(r, "id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// dropToken revokes one of id's delegation tokens (the API's DELETE
+// /v1/tokens/{id} and the web page's Revoke).
+func (s *Server) dropToken(r *http.Request, id auth.Identity, tid string) error {
+	err := s.delegation.Tokens.DeleteDelegationToken(r.Context(), id.Name, tid)
 	if errors.Is(err, store.ErrNotFound) {
 		return &apiError{Status: http.StatusNotFound, Code: "token_not_found", Msg: "you have no delegation token with this id; 'credctl token list' shows yours"}
 	} else if err != nil {
@@ -240,8 +270,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if f := s.delegation.Forget; f != nil {
 		f(tid)
 	}
-	s.auditToken(r, auditEvent{Event: "delegation_token_revoked", User: id.Name, TokenID: tid})
-	w.WriteHeader(http.StatusNoContent)
+	_ = s.auditChange(r, auditEvent{Event: "delegation_token_revoked", User: id.Name, TokenID: tid})
 	return nil
 }
 

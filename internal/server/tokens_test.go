@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/credserver/credserver/internal/policy"
 	"net/http"
 	"path/filepath"
 	"strings"

@@ -61,6 +61,16 @@ chart's ports, so the probes, the Service and the server always agree.
 {{- else }}
 {{- $_ := unset $cfg "metrics_listen" }}
 {{- end }}
+{{- if .Values.hubApiToken.secretName }}
+{{- $hub := deepCopy ($cfg.hub | default dict) }}
+{{- $_ := set $hub "api_token_file" "/etc/credserver/hub-api-token/api-token" }}
+{{- $_ := set $cfg "hub" $hub }}
+{{- end }}
+{{- if .Values.sessionKey.secretName }}
+{{- $web := deepCopy ($cfg.web | default dict) }}
+{{- $_ := set $web "session_key_file" "/etc/credserver/session-key/session.key" }}
+{{- $_ := set $cfg "web" $web }}
+{{- end }}
 {{- toYaml $cfg }}
 {{- end }}
 
