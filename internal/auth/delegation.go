@@ -155,19 +155,15 @@ func (d *Delegations) Authenticate(ctx context.Context, token string) (Identity,
 	return Identity{Name: acct.Name, Groups: acct.Groups, Admin: acct.Admin, Delegation: e.deleg}, nil
 }
 
-// AuthenticateCached answers from the cache alone: ok is true only for a
-// token the cache knows to be dead (unknown, revoked, malformed), so that
-// refusing it costs no store lookup and no failed-login budget. A live
-// token is never answered here (ok false): its owner must be looked up.
-func (d *Delegations) AuthenticateCached(token string) (Identity, bool, error) {
+// Known reports whether token's record is cached, fresh and live, without
+// asking the store.
+func (d *Delegations) Known(token string) bool {
 	hash, err := ParseDelegationToken(token)
 	if err != nil {
-		return Identity{}, true, err
+		return false
 	}
-	if e, ok := d.cached(tokenKey(hash)); ok && e.err != nil {
-		return Identity{}, true, e.err
-	}
-	return Identity{}, false, nil
+	e, ok := d.cached(tokenKey(hash))
+	return ok && e.err == nil
 }
 
 // Forget drops the cached record of the token with this hash, so a

@@ -79,6 +79,9 @@ func (a *auditor) write(r *http.Request, ev auditEvent) error {
 	ev.Time = a.now().UTC()
 	ev.RequestID = requestID(r.Context())
 	ev.Client = clientHost(r)
+	if id := auditCaller(r, ev.Event); id != "" {
+		ev.TokenID = id
+	}
 	bp := lineBufs.Get().(*[]byte)
 	line := append(ev.appendJSON((*bp)[:0]), '\n')
 	a.mu.Lock()

@@ -12,9 +12,9 @@ import (
 // Delegation tokens on the request path (DESIGN §5): authentication
 // (auth.Either) yields the owner's identity as the hub has it now, with
 // Delegation set; the owner's policy decides first, then the token's own
-// limits apply. Only whoami and credentials call identifyDelegable; every
-// other endpoint calls identify, which refuses a delegation token with 403
-// delegation_not_allowed — so an endpoint added later refuses them too.
+// limits apply. Only the routes wrapped in allowDelegation (whoami and
+// credentials) accept such an identity: everywhere else identify refuses
+// it with 403 delegation_not_allowed.
 
 // caller is what a delegable route learns about who called: filled by
 // identify (the delegation, if any) and by the auditor (the outcome), read
@@ -53,12 +53,11 @@ func (s *Server) allowDelegation(next http.Handler) http.Handler {
 	})
 }
 
-// tokenKind is the kind of token behind an outcome, for the metric.
-func tokenKind(o *outcome) string {
+func (c *caller) kind() string {
 	switch {
-	case o.deleg != nil:
+	case c.deleg != nil:
 		return "delegation"
-	case o.user != "":
+	case c.authenticated:
 		return "hub"
 	}
 	return "none"

@@ -35,7 +35,7 @@ type whoamiBody struct {
 }
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.identifyDelegable(r)
+	id, err := s.identify(r)
 	if err != nil {
 		return err
 	}
@@ -69,12 +69,12 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) credential(r *http.Request) (o outcome) {
 	grant := s.grantParam(r)
 	o.grant = boundedGrant(grant)
-	id, err := s.identifyDelegable(r)
+	id, err := s.identify(r)
 	if err != nil {
 		o.err = err
 		return o
 	}
-	o.user, o.deleg = id.Name, id.Delegation
+	o.user = id.Name
 	req, err := parseCredentialRequest(grant, r.URL.RawQuery)
 	if err != nil {
 		o.err, o.invalid = err, true

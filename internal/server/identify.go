@@ -134,11 +134,7 @@ func (s *Server) authenticate(r *http.Request) (auth.Identity, error) {
 		return auth.Identity{}, err // no token: no hub call, no charge
 	}
 	ctx := r.Context()
-	if s.logins == nil || auth.IsDelegationToken(tok) {
-		// A delegation token is credserver's own: a lookup in the store
-		// (one per token at a time, refusals cached), never a hub call, so
-		// it spends no failed-login budget; a Dask cluster behind one
-		// address starting at once is not refused. (delegation.go)
+	if s.logins == nil {
 		return s.auth.Authenticate(ctx, tok)
 	}
 	if c, ok := s.auth.(cacher); ok {

@@ -122,7 +122,7 @@ func (m *Metrics) credential(provider, grant, result string) {
 	m.issued.WithLabelValues(provider, grant, result).Inc()
 }
 
-// tokenKind counts one credential outcome by token kind.
+// tokenKind counts one audited credential outcome by token kind.
 func (m *Metrics) tokenKind(kind, result string) {
 	if m == nil {
 		return

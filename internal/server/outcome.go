@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/vend"
 )
@@ -18,8 +17,6 @@ type outcome struct {
 	grant string
 	// user is the caller's hub name; "" before authentication succeeded.
 	user string
-	// deleg is set when a delegation token asked (user is its owner).
-	deleg *auth.Delegation
 	// decided is set once the policy allowed the request; decision is
 	// then what it allowed.
 	decided  bool
@@ -59,10 +56,6 @@ func (s *Server) record(r *http.Request, o *outcome) error {
 		ae = toAPIError(o.err)
 	}
 	ev := auditEvent{User: o.user, Grant: o.grant}
-	if o.deleg != nil {
-		ev.TokenID = o.deleg.ID
-	}
-	defer func() { s.metrics.tokenKind(tokenKind(o), ev.Event) }()
 	d := &o.decision
 	if o.decided {
 		ev.Provider, ev.Access, ev.Location = d.Type, d.Access.String(), d.Location

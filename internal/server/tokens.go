@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -272,16 +271,6 @@ func (s *Server) dropToken(r *http.Request, id auth.Identity, tid string) error 
 	}
 	_ = s.auditChange(r, auditEvent{Event: "delegation_token_revoked", User: id.Name, TokenID: tid})
 	return nil
-}
-
-// auditToken records a token's creation or revocation. The change has
-// happened by then, so a lost line is logged and counted, not undone.
-func (s *Server) auditToken(r *http.Request, ev auditEvent) {
-	if err := s.audit.write(r, ev); err != nil {
-		s.metrics.auditWriteFailed()
-		s.log.LogAttrs(r.Context(), slog.LevelError, "audit line not written", slog.String("event", ev.Event),
-			slog.String("user", ev.User), slog.String("token_id", ev.TokenID), slog.String("error", err.Error()))
-	}
 }
 
 // newTokenID is a token's public name: 16 lowercase base32 characters.

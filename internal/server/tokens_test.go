@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/auth"
-	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/store"
 )
 
