@@ -2,7 +2,7 @@ package docs
 
 // The docs test: every shell block of README.md, docs/user-guide.md and
 // docs/admin-guide.md runs against a local stack (real JupyterHub 3, MinIO
-// and credserver from internal/stack), as hub user "ada" (group "staff") in
+// and credserver from internal/testenv/stack), as hub user "ada" (group "staff") in
 // the environment JupyterHub gives a user server, with the distribution's
 // awscli and boto3. The conventions, for anyone adding a block:
 //
@@ -36,8 +36,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credserver/credserver/internal/peers"
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/peers"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 // docsConfig is the hub the docs describe: a scratch prefix per user and a

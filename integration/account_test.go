@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credserver/credserver/internal/ghapp/fakegithub"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 )
 
 // newAccountEnv is the GitHub environment with credserver's own service

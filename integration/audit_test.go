@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/server"
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 // startStack brings up a stack of its own (hub, MinIO, credserver) for a

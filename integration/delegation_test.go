@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credserver/credserver/internal/peers"
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/peers"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 // Delegation tokens end to end: their own stack (real JupyterHub 3, real

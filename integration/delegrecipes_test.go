@@ -17,8 +17,8 @@ import (
 
 	"github.com/credserver/credserver/internal/app"
 	"github.com/credserver/credserver/internal/config"
-	"github.com/credserver/credserver/internal/peers"
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/peers"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 // The user guide's delegation recipes (docs/user-guide.md, "Delegation

@@ -15,8 +15,8 @@ import (
 
 	"github.com/credserver/credserver/internal/app"
 	"github.com/credserver/credserver/internal/config"
-	"github.com/credserver/credserver/internal/peers"
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/peers"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 // replica builds another credserver from cfg (its own caches, the same

@@ -8,7 +8,7 @@ import (
 
 	"github.com/credserver/credserver/internal/app"
 	"github.com/credserver/credserver/internal/config"
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 func keyID(r apiResp) string {

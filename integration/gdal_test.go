@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
 // gdalScript writes a Cloud-Optimized GeoTIFF into the user's prefix with

@@ -25,8 +25,8 @@ import (
 
 	"github.com/credserver/credserver/internal/app"
 	"github.com/credserver/credserver/internal/config"
-	"github.com/credserver/credserver/internal/peers"
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/peers"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 // hubSnippet is the jupyterhub_config.py snippet admins are told to use.

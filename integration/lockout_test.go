@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/app"
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/server"
 )
 

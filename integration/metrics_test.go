@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 // scrape reads credserver's /metrics into series → value, series written as

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
 // outcome is one request of the load.

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/app"
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
 // serverEnvScript is the Spawner.cmd of the test hub: it records what the

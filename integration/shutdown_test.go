@@ -15,7 +15,7 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 // TestGracefulShutdown runs the credserver binary, freezes the real hub so

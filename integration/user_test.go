@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 // notebook wraps stack.Notebook for tests: failures to run are fatal.

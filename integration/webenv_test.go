@@ -20,8 +20,8 @@ import (
 
 	"github.com/credserver/credserver/internal/app"
 	"github.com/credserver/credserver/internal/config"
-	"github.com/credserver/credserver/internal/ghapp/fakegithub"
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
 // webCacheTTL is hub.cache_ttl for the page's tests: how long a revoked

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/credserver/credserver/internal/config"
-	"github.com/credserver/credserver/internal/ghapp/fakegithub"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 )
 
 // githubFiles writes the secret files a github config names.

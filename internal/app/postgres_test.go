@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
 // TestBuildGitHubPostgres: driver postgres opens the store on a real

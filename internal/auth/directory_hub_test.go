@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/auth"
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
 // TestDirectoryRealHub: on the real JupyterHub 3, a deleted and re-created

@@ -9,7 +9,7 @@ import (
 
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/ghapp"
-	"github.com/credserver/credserver/internal/ghapp/fakegithub"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 	"github.com/credserver/credserver/internal/store"
 )
 

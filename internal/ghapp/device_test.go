@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/ghapp"
-	"github.com/credserver/credserver/internal/ghapp/fakegithub"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 	"github.com/credserver/credserver/internal/vend"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/ghapp"
-	"github.com/credserver/credserver/internal/ghapp/fakegithub"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 	"github.com/credserver/credserver/internal/store"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/credserver/credserver/internal/config"
 	"github.com/credserver/credserver/internal/ghapp"
-	"github.com/credserver/credserver/internal/ghapp/fakegithub"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/store"
 	"github.com/credserver/credserver/internal/vend"

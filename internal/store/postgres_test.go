@@ -17,9 +17,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/store"
-	"github.com/credserver/credserver/internal/store/storetest"
+	"github.com/credserver/credserver/internal/testenv/storetest"
 )
 
 // TestPostgres runs everything against one real PostgreSQL server, a fresh

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/credserver/credserver/internal/store"
-	"github.com/credserver/credserver/internal/store/storetest"
+	"github.com/credserver/credserver/internal/testenv/storetest"
 )
 
 func openSQLite(t *testing.T, path string, key []byte) *store.SQLite {

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 func main() {

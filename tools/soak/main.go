@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/server"
-	"github.com/credserver/credserver/internal/stack"
+	"github.com/credserver/credserver/internal/testenv/stack"
 )
 
 func main() {

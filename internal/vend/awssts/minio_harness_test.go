@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	smithy "github.com/aws/smithy-go"
 
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
-// Helpers for minio_test.go: the real MinIO comes from internal/peers, the
+// Helpers for minio_test.go: the real MinIO comes from internal/testenv/peers, the
 // shared harness for the project's test peers.
 
 // startMinIO starts a MinIO server for the test and returns its endpoint and

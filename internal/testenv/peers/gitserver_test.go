@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credserver/credserver/internal/peers"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
 func TestGitServer(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/credserver/credserver/internal/ghapp/fakegithub"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 )
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
