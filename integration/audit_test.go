@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/server"
+	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/testenv/stack"
 )
 

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/app"
-	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/server"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
 // TestNoLockoutBehindTheProxy: every request goes through the hub's real

@@ -20,8 +20,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/credserver/credserver/internal/config"
-	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/policy"
+	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/vend/awssts"
 )
 

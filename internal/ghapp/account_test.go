@@ -9,8 +9,8 @@ import (
 
 	"github.com/credserver/credserver/internal/auth"
 	"github.com/credserver/credserver/internal/ghapp"
-	"github.com/credserver/credserver/internal/testenv/fakegithub"
 	"github.com/credserver/credserver/internal/store"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 )
 
 // fakeDirectory is a hub whose accounts tests create and delete.

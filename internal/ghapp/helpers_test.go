@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/ghapp"
-	"github.com/credserver/credserver/internal/testenv/fakegithub"
 	"github.com/credserver/credserver/internal/store"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 )
 
 var t0 = time.Date(2030, 5, 6, 7, 0, 0, 0, time.UTC)

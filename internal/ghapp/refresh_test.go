@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/ghapp"
-	"github.com/credserver/credserver/internal/testenv/fakegithub"
 	"github.com/credserver/credserver/internal/store"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 )
 
 func TestUserTokenRefresh(t *testing.T) {

@@ -12,9 +12,9 @@ import (
 
 	"github.com/credserver/credserver/internal/config"
 	"github.com/credserver/credserver/internal/ghapp"
-	"github.com/credserver/credserver/internal/testenv/fakegithub"
 	"github.com/credserver/credserver/internal/policy"
 	"github.com/credserver/credserver/internal/store"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 	"github.com/credserver/credserver/internal/vend"
 )
 

@@ -17,8 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/store"
+	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/testenv/storetest"
 )
 

@@ -26,8 +26,8 @@ import (
 
 	"github.com/credserver/credserver/internal/app"
 	"github.com/credserver/credserver/internal/config"
-	"github.com/credserver/credserver/internal/testenv/peers"
 	"github.com/credserver/credserver/internal/server"
+	"github.com/credserver/credserver/internal/testenv/peers"
 )
 
 // BasePath is where the stack mounts the API, as behind a hub's proxy.
