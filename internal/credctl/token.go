@@ -113,19 +113,7 @@ type tokenList struct {
 }
 
 func (c *CLI) tokenList(ctx context.Context, g globals, args []string) error {
-	fs := newFlagSet("token list")
-	var asJSON bool
-	var server string
-	fs.BoolVar(&asJSON, "json", false, "")
-	fs.StringVar(&server, "server", "", "")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return c.flagError("token", err)
-	}
-	if len(pos) > 0 {
-		return usagef("token list: unexpected argument %q", pos[0])
-	}
-	cl, err := c.connect(g.pick(server))
+	cl, asJSON, err := c.jsonCommand(g, "token list", "token", args)
 	if err != nil {
 		return err
 	}

@@ -32,19 +32,7 @@ type whoamiBody struct {
 }
 
 func (c *CLI) whoami(ctx context.Context, g globals, args []string) error {
-	fs := newFlagSet("whoami")
-	var asJSON bool
-	var server string
-	fs.BoolVar(&asJSON, "json", false, "")
-	fs.StringVar(&server, "server", "", "")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return c.flagError("whoami", err)
-	}
-	if len(pos) > 0 {
-		return usagef("whoami: unexpected argument %q", pos[0])
-	}
-	cl, err := c.connect(g.pick(server))
+	cl, asJSON, err := c.jsonCommand(g, "whoami", "whoami", args)
 	if err != nil {
 		return err
 	}
@@ -137,4 +125,22 @@ func rawText(raw json.RawMessage) string {
 		return n.String()
 	}
 	return "-"
+}
+
+// jsonCommand parses the flags of a command that takes only --json and
+// --server (name as the user types it, help the help topic) and connects.
+func (c *CLI) jsonCommand(g globals, name, help string, args []string) (cl *Client, asJSON bool, err error) {
+	fs := newFlagSet(name)
+	var server string
+	fs.BoolVar(&asJSON, "json", false, "")
+	fs.StringVar(&server, "server", "", "")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, false, c.flagError(help, err)
+	}
+	if len(pos) > 0 {
+		return nil, false, usagef("%s: unexpected argument %q", name, pos[0])
+	}
+	cl, err = c.connect(g.pick(server))
+	return cl, asJSON, err
 }

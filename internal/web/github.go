@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"github.com/credserver/credserver/internal/auth"
 	"net/http"
 	"strings"
 	"time"
@@ -26,16 +27,7 @@ func errorJSON(code, msg string) map[string]map[string]string {
 // githubLogin is POST {base}/web/github/login: start a device flow. The
 // script gets JSON (the user code, the verification link, the login id);
 // a plain form gets the page showing them.
-func (p *Page) githubLogin(w http.ResponseWriter, r *http.Request) {
-	s, id, err := p.current(w, r)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	if !p.checkCSRF(r, s) {
-		p.forbidden(w, r)
-		return
-	}
+func (p *Page) githubLogin(w http.ResponseWriter, r *http.Request, s session, id auth.Identity) {
 	l, err := p.be.StartGitHubLogin(r, id)
 	if err != nil {
 		p.fail(w, r, err)
@@ -54,16 +46,7 @@ func (p *Page) githubLogin(w http.ResponseWriter, r *http.Request) {
 // githubPoll is POST {base}/web/github/poll with login_id: one poll of the
 // device flow (the script repeats it; a plain form is the "I have entered
 // the code" button).
-func (p *Page) githubPoll(w http.ResponseWriter, r *http.Request) {
-	s, id, err := p.current(w, r)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	if !p.checkCSRF(r, s) {
-		p.forbidden(w, r)
-		return
-	}
+func (p *Page) githubPoll(w http.ResponseWriter, r *http.Request, s session, id auth.Identity) {
 	loginID := r.PostFormValue("login_id")
 	st, err := p.be.PollGitHubLogin(r, id, loginID)
 	if err != nil {
@@ -85,16 +68,7 @@ func (p *Page) githubPoll(w http.ResponseWriter, r *http.Request) {
 }
 
 // githubUnlink is POST {base}/web/github/unlink.
-func (p *Page) githubUnlink(w http.ResponseWriter, r *http.Request) {
-	s, id, err := p.current(w, r)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	if !p.checkCSRF(r, s) {
-		p.forbidden(w, r)
-		return
-	}
+func (p *Page) githubUnlink(w http.ResponseWriter, r *http.Request, s session, id auth.Identity) {
 	if err := p.be.UnlinkGitHub(r, id); err != nil {
 		p.fail(w, r, err)
 		return

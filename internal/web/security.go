@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"github.com/credserver/credserver/internal/auth"
 	"net/http"
 	"net/url"
 	"strings"
@@ -81,4 +82,22 @@ func (p *Page) checkCSRF(r *http.Request, s session) bool {
 func (p *Page) secure(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") ||
 		strings.HasPrefix(p.opts.HubPublicURL, "https://")
+}
+
+// form is a state-changing action of the page: it runs only for a live
+// session and a request carrying that session's CSRF token from the page's
+// own origin; anything else is refused before fn sees it.
+func (p *Page) form(fn func(w http.ResponseWriter, r *http.Request, s session, id auth.Identity)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, id, err := p.current(w, r)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		if !p.checkCSRF(r, s) {
+			p.forbidden(w, r)
+			return
+		}
+		fn(w, r, s, id)
+	}
 }

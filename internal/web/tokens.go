@@ -82,18 +82,9 @@ func (p *Page) tokensView(r *http.Request, id auth.Identity, grants []grantRow, 
 
 // createToken is POST {base}/web/tokens: the form's grants, access,
 // expires_in and note. The new token is in this one answer only.
-func (p *Page) createToken(w http.ResponseWriter, r *http.Request) {
+func (p *Page) createToken(w http.ResponseWriter, r *http.Request, s session, id auth.Identity) {
 	if p.tokens == nil {
 		http.NotFound(w, r)
-		return
-	}
-	s, id, err := p.current(w, r)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	if !p.checkCSRF(r, s) {
-		p.forbidden(w, r)
 		return
 	}
 	_ = r.ParseForm()
@@ -113,18 +104,9 @@ func (p *Page) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // revokeToken is POST {base}/web/tokens/revoke with id.
-func (p *Page) revokeToken(w http.ResponseWriter, r *http.Request) {
+func (p *Page) revokeToken(w http.ResponseWriter, r *http.Request, s session, id auth.Identity) {
 	if p.tokens == nil {
 		http.NotFound(w, r)
-		return
-	}
-	s, id, err := p.current(w, r)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	if !p.checkCSRF(r, s) {
-		p.forbidden(w, r)
 		return
 	}
 	if err := p.tokens.Revoke(r, id, r.PostFormValue("id")); err != nil {

@@ -197,12 +197,12 @@ func (p *Page) Mount(r chi.Router) {
 		r.Get("/oauth_callback", p.callback)
 		r.Get("/static/{file}", p.static)
 		r.Get("/admin/explain", p.explain)
-		r.Post("/web/github/login", p.githubLogin)
-		r.Post("/web/github/poll", p.githubPoll)
-		r.Post("/web/github/unlink", p.githubUnlink)
-		r.Post("/web/tokens", p.createToken)
-		r.Post("/web/tokens/revoke", p.revokeToken)
-		r.Post("/web/logout", p.logout)
+		r.Post("/web/github/login", p.form(p.githubLogin))
+		r.Post("/web/github/poll", p.form(p.githubPoll))
+		r.Post("/web/github/unlink", p.form(p.githubUnlink))
+		r.Post("/web/tokens", p.form(p.createToken))
+		r.Post("/web/tokens/revoke", p.form(p.revokeToken))
+		r.Post("/web/logout", p.form(p.logout))
 	})
 }
 
