@@ -215,3 +215,35 @@ func TestRefreshRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshFromRescuedLink: GitHub rotated, the store took neither the
+// rotation nor the first background write of it, and the token needs
+// refreshing again before the next write. That refresh must spend the
+// rescued refresh token (the stored one is spent at GitHub), or a store
+// outage would log the user out.
+func TestRefreshFromRescuedLink(t *testing.T) {
+	e := newEnv(t)
+	e.link("alice", "octocat")
+	fs := &failingStore{Store: e.store, fails: 2}
+	app := e.newApp(fs)
+	e.clock.Advance(8 * time.Hour)
+	first, err := app.Issue(context.Background(), userRequest("alice"))
+	if err != nil {
+		t.Fatalf("Issue with the store failing: %v", err)
+	}
+	e.clock.Advance(8 * time.Hour)
+	next, err := app.Issue(context.Background(), userRequest("alice"))
+	if err != nil {
+		t.Fatalf("refresh while the rotation was not yet stored: %v", err)
+	}
+	tok := next.Body.(*ghapp.Body).Token
+	if tok == first.Body.(*ghapp.Body).Token {
+		t.Error("no new token")
+	}
+	if _, err := e.fake.Check(tok); err != nil {
+		t.Errorf("the new token is not valid: %v", err)
+	}
+	if n := e.fake.Count(fakegithub.EndpointRefresh); n != 2 {
+		t.Errorf("%d refresh calls, want 2", n)
+	}
+}

@@ -91,10 +91,18 @@ var errRefreshDead = errors.New("refresh token no longer accepted")
 func (a *App) refresh(user string) (*store.GitHubLink, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
 	defer cancel()
-	var rotated *store.GitHubLink
+	var rotated, rescued *store.GitHubLink
 	var base int64
 	stored, err := a.store.UpdateGitHubLink(ctx, a.name, user, func(cur *store.GitHubLink) (*store.GitHubLink, error) {
 		base = cur.Generation
+		// A rotation the store has not taken yet holds the live refresh
+		// token; the stored one is spent. Refresh from it, over the row it
+		// was meant to replace.
+		if r, ok := a.rescue.over(user, cur.Generation); ok {
+			next := *r
+			next.Generation = cur.Generation
+			cur, rescued = &next, r
+		}
 		if a.usable(cur) {
 			return nil, nil // refreshed meanwhile, by another replica
 		}
@@ -137,6 +145,9 @@ func (a *App) refresh(user string) (*store.GitHubLink, error) {
 	case !a.usable(stored):
 		return nil, fmt.Errorf("%w: GitHub no longer accepts the stored authorization", ErrNotLinked)
 	}
+	if rescued != nil {
+		a.rescue.dropIf(user, rescued) // superseded by what was just stored
+	}
 	if rotated != nil {
 		a.log.Info("github user token refreshed", "user", user)
 	}
@@ -163,6 +174,27 @@ func (r *rescuer) get(user string) (*store.GitHubLink, bool) {
 	defer r.mu.Unlock()
 	e, ok := r.links[user]
 	return e.link, ok
+}
+
+// over returns the rescued link of user when it was meant to replace the
+// stored generation gen: then it, not the stored row, is current.
+func (r *rescuer) over(user string, gen int64) (*store.GitHubLink, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.links[user]
+	if !ok || e.base != gen {
+		return nil, false
+	}
+	return e.link, true
+}
+
+// dropIf forgets user's rescued link if it is still l.
+func (r *rescuer) dropIf(user string, l *store.GitHubLink) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.links[user]; ok && e.link == l {
+		delete(r.links, user)
+	}
 }
 
 func (r *rescuer) drop(user string) {
