@@ -119,6 +119,11 @@ func serveConfig(path string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if limit, err := app.SetMemoryLimit(nil); err != nil {
+		return err
+	} else if limit > 0 {
+		log.Info("memory limit set from the container's", "bytes", limit)
+	}
 	audit := io.Writer(os.Stdout)
 	var auditLog *server.AuditLog
 	if cfg.AuditLog != "" {

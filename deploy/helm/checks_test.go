@@ -57,11 +57,18 @@ func checkDeployment(t *testing.T, docs []manifest) {
 	if got := d.podVolume(t, "config").str("configMap", "name"); got != cm.str("metadata", "name") {
 		t.Errorf("config volume is ConfigMap %q, the chart's is %q", got, cm.str("metadata", "name"))
 	}
-	var configPath string
+	var configPath, memLimit string
 	for _, e := range c.list("env") {
-		if em := manifest(e.(map[string]any)); em.str("name") == "CREDSERVER_CONFIG" {
+		em := manifest(e.(map[string]any))
+		switch em.str("name") {
+		case "CREDSERVER_CONFIG":
 			configPath = em.str("value")
+		case "CREDSERVER_MEMORY_LIMIT":
+			memLimit = em.str("valueFrom", "resourceFieldRef", "resource") + " of " + em.str("valueFrom", "resourceFieldRef", "containerName")
 		}
+	}
+	if want := "limits.memory of " + c.str("name"); memLimit != want {
+		t.Errorf("CREDSERVER_MEMORY_LIMIT is %q, want the downward API's %q", memLimit, want)
 	}
 	if got := c.mountPath(t, "config"); got == "" || path.Join(got, "config.yaml") != configPath {
 		t.Errorf("config mounted at %q, CREDSERVER_CONFIG = %q", got, configPath)
