@@ -29,6 +29,12 @@ type Metrics struct {
 	rateLimit *prometheus.CounterVec
 	auditErrs prometheus.Counter
 	byToken   *prometheus.CounterVec
+
+	// The request path's children, found without hashing labels.
+	requestsBy *counters
+	durationBy *observers
+	issuedBy   *counters
+	byTokenBy  *counters
 }
 
 // NewMetrics registers the metrics, plus the Go and process collectors, on
@@ -69,6 +75,8 @@ func NewMetrics() *Metrics {
 		Name: "credserver_credential_requests_by_token_kind_total",
 		Help: "Credential and whoami outcomes (issued, denied, failed) by the kind of token that asked (hub, delegation, none).",
 	}, []string{"kind", "result"})
+	m.requestsBy, m.durationBy = newCounters(m.requests, 2), newObservers(m.duration)
+	m.issuedBy, m.byTokenBy = newCounters(m.issued, 3), newCounters(m.byToken, 2)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.auditErrs, m.byToken} {
 		f(c)
 	}
@@ -111,15 +119,28 @@ func (m *Metrics) observe(route string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(d.Seconds())
+	m.requestsBy.with(labels{route, statusText(status)}).Inc()
+	m.durationBy.with(route).Observe(d.Seconds())
+}
+
+// statusText is strconv.Itoa for the statuses served, without allocating.
+func statusText(status int) string {
+	switch status {
+	case 200:
+		return "200"
+	case 201:
+		return "201"
+	case 204:
+		return "204"
+	}
+	return strconv.Itoa(status)
 }
 
 func (m *Metrics) credential(provider, grant, result string) {
 	if m == nil {
 		return
 	}
-	m.issued.WithLabelValues(provider, grant, result).Inc()
+	m.issuedBy.with(labels{provider, grant, result}).Inc()
 }
 
 // tokenKind counts one audited credential outcome by token kind.
@@ -127,7 +148,7 @@ func (m *Metrics) tokenKind(kind, result string) {
 	if m == nil {
 		return
 	}
-	m.byToken.WithLabelValues(kind, result).Inc()
+	m.byTokenBy.with(labels{kind, result}).Inc()
 }
 
 func (m *Metrics) credentialCache(hit bool) {

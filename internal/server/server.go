@@ -92,6 +92,9 @@ type Server struct {
 	userLimit *keyedLimiter
 	logins    *loginLimiter
 	handler   http.Handler
+	// credPrefix is the credentials route up to {grant}, under the base
+	// path.
+	credPrefix string
 	// lookups coalesces concurrent hub lookups of one token (identify.go).
 	lookups    singleflight.Group
 	github     GitHub
@@ -142,6 +145,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	}
 	s.audit = newAuditor(deps.Audit, s.now)
 	s.policy.Store(deps.Policy)
+	s.credPrefix = s.opts.BasePath + strings.TrimSuffix(credentialsRoute, "{grant}")
 	h, err := s.routes()
 	if err != nil {
 		return nil, err
@@ -217,7 +221,7 @@ const credentialsRoute = "/v1/credentials/{grant}"
 // grant names the config can hold take this path; anything else goes to
 // the router, which answers it the same way.
 func (s *Server) dispatch(router http.Handler) http.Handler {
-	prefix := s.opts.BasePath + strings.TrimSuffix(credentialsRoute, "{grant}")
+	prefix := s.credPrefix
 	fast := s.instrument(s.opts.BasePath+credentialsRoute,
 		s.recoverer(noStore(s.limitBody(maxBodyBytes)(s.allowDelegation(s.handle(s.credentials))))))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -237,7 +241,7 @@ func (s *Server) grantParam(r *http.Request) string {
 	if chi.RouteContext(r.Context()) != nil {
 		return chi.URLParam(r, "grant")
 	}
-	return strings.TrimPrefix(r.URL.Path, s.opts.BasePath+strings.TrimSuffix(credentialsRoute, "{grant}"))
+	return strings.TrimPrefix(r.URL.Path, s.credPrefix)
 }
 
 // handle adapts a handler that returns an error; the error is mapped to the
