@@ -8,6 +8,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -70,6 +73,11 @@ func (d *demo) run() error {
 		return fmt.Errorf("go build: %w", err)
 	}
 
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	if err := os.WriteFile(filepath.Join(d.dir, "store.key"), []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return err
+	}
 	d.step("Starting JupyterHub 3, MinIO and credserver on free loopback ports")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -78,6 +86,7 @@ func (d *demo) run() error {
 		Users:        []string{"alice", "bob"},
 		Buckets:      []string{"hub-scratch", "hub-shared"},
 		ServerBinary: filepath.Join(d.bin, "credserver"),
+		Config:       demoConfig,
 	})
 	if err != nil {
 		return err
@@ -160,6 +169,57 @@ func (d *demo) run() error {
 	}
 	d.expect(res[0].OK && strings.Contains(string(res[0].Value), "0.93"), "bob's results.csv is untouched")
 
+	d.step("alice gives a Dask worker a read-only delegation token (credctl token create), never her hub token")
+	out, err = alice.Credctl("token", "create", "--grant", "scratch", "--access", "read", "--expires-in", "2h", "--note", "dask workers", "--format", "env")
+	if err != nil {
+		return err
+	}
+	workerEnv := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok {
+			workerEnv[k] = strings.Trim(v, `'"`)
+		}
+	}
+	d.expect(strings.HasPrefix(workerEnv["CREDSERVER_TOKEN"], "csd_") && workerEnv["CREDSERVER_URL"] != "",
+		"CREDSERVER_URL and CREDSERVER_TOKEN (csd_…) for the workers' environment")
+	worker, err := d.notebook("alice-worker")
+	if err != nil {
+		return err
+	}
+	worker.Env = append(withoutHubToken(worker.Env), "CREDSERVER_URL="+workerEnv["CREDSERVER_URL"], "CREDSERVER_TOKEN="+workerEnv["CREDSERVER_TOKEN"])
+	if err := d.configure(worker); err != nil {
+		return err
+	}
+	res, err = worker.Boto3("scratch",
+		stack.Op{Op: "get", Bucket: "hub-scratch", Key: "alice/hello.txt"},
+		put("alice/from-worker.txt", "a worker writing"),
+		stack.Op{Op: "get", Bucket: "hub-scratch", Key: "bob/results.csv"},
+	)
+	if err != nil {
+		return err
+	}
+	d.expect(res[0].OK, "the worker reads s3://hub-scratch/alice/hello.txt with the token alone")
+	d.expect(!res[1].OK && res[1].Code == "AccessDenied", "the worker cannot write (the token is read-only) → "+orOK(res[1]))
+	d.expect(!res[2].OK && res[2].Code == "AccessDenied", "the worker cannot read bob's data → "+orOK(res[2]))
+	_, err = worker.Credctl("token", "create", "--grant", "scratch")
+	d.expect(err != nil && strings.Contains(err.Error(), "delegation_not_allowed"), "the token cannot make more tokens")
+	list, err := alice.Credctl("token", "list", "--json")
+	if err != nil {
+		return err
+	}
+	var tokens struct {
+		Tokens []struct{ ID string } `json:"tokens"`
+	}
+	if err := json.Unmarshal([]byte(list), &tokens); err != nil || len(tokens.Tokens) != 1 {
+		return fmt.Errorf("credctl token list: %v: %s", err, list)
+	}
+	if _, err := alice.Credctl("token", "revoke", tokens.Tokens[0].ID); err != nil {
+		return err
+	}
+	_, err = worker.Credctl("get", "scratch")
+	d.expect(err != nil && strings.Contains(err.Error(), "invalid_token"), "after credctl token revoke, the worker gets nothing")
+	d.expect(!strings.Contains(d.s.Audit()+d.s.Logs(), workerEnv["CREDSERVER_TOKEN"]), "the delegation token is in no audit line or log (its id is)")
+
 	d.step("With a token the hub does not know, credserver issues nothing")
 	mallory, err := d.notebook("mallory")
 	if err != nil {
@@ -190,6 +250,24 @@ func (d *demo) configure(n *stack.Notebook) error {
 	}
 	fmt.Print(indent(out))
 	return nil
+}
+
+// demoConfig is the stack's default config with delegation tokens on:
+// credserver's own hub token (for the owners' groups) and a store.
+var demoConfig = strings.Replace(stack.DefaultConfig, "  api_url: {{.HubAPI}}\n",
+	"  api_url: {{.HubAPI}}\n  api_token_file: {{.HubTokenFile}}\n", 1) +
+	"web:\n  enabled: false\nstore:\n  dsn: {{.Dir}}/credserver.db\n  encryption_key_file: {{.Dir}}/store.key\n"
+
+// withoutHubToken drops JUPYTERHUB_API_TOKEN: a worker holds only its
+// delegation token.
+func withoutHubToken(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "JUPYTERHUB_API_TOKEN=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func put(key, body string) stack.Op {
