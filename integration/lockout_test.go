@@ -27,19 +27,7 @@ func TestNoLockoutBehindTheProxy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	for _, sub := range []string{"minio", "hub"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	minio, err := peers.StartMinIO(ctx, peers.MinIOOptions{Dir: filepath.Join(dir, "minio"), Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { minio.Close() })
-	if err := minio.MakeBucket(ctx, "hub-scratch"); err != nil {
-		t.Fatal(err)
-	}
+	minio := startMinIOIn(ctx, t, dir, 0o700, nil, "hub-scratch")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -49,19 +49,7 @@ func TestOnlyTokensMeantForCredserver(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	for _, sub := range []string{"minio", "hub", "home"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	minio, err := peers.StartMinIO(ctx, peers.MinIOOptions{Dir: filepath.Join(dir, "minio"), Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { minio.Close() })
-	if err := minio.MakeBucket(ctx, "hub-scratch"); err != nil {
-		t.Fatal(err)
-	}
+	minio := startMinIOIn(ctx, t, dir, 0o700, []string{"home"}, "hub-scratch")
 
 	singleuser, err := peers.Bin("jupyterhub-singleuser")
 	if err != nil {
