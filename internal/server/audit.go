@@ -30,6 +30,12 @@ type auditEvent struct {
 	GitHubLogin string    `json:"github_login,omitempty"`
 	// TokenID names the delegation token that asked (never the token).
 	TokenID string `json:"token_id,omitempty"`
+
+	// requestPrefix and requestSeq are the request id in parts, written
+	// when RequestID is "" (see appendJSON): a warm request then never
+	// builds its id's string.
+	requestPrefix string
+	requestSeq    uint64
 }
 
 // auditTime is a time written as RFC 3339 in UTC to the second, as the
@@ -58,41 +64,129 @@ func (t auditTime) appendJSON(b []byte) []byte {
 	return append(b, '"')
 }
 
-// auditor writes audit events as JSON lines; writes are serialised so lines
-// never interleave.
+// auditor writes audit events as JSON lines. Lines never interleave, and
+// write returns only once its line has reached the writer (the audit_log
+// file, stdout): a credential whose line is lost must not be handed out.
+//
+// Writes are group-committed: while one batch of lines is being written,
+// the lines of requests arriving meanwhile gather in the next batch, and
+// one of those requests writes them all with a single call. Under load
+// that is one write(2) for many requests instead of one each (the syscall
+// was a quarter of a warm request's time under wrk); alone, a request
+// writes its own line at once, as before. Every request still waits for
+// the write that carries its line and gets that write's error.
 type auditor struct {
-	mu  sync.Mutex
 	w   io.Writer
 	now func() time.Time
+
+	mu      sync.Mutex
+	cur     *auditBatch // gathering lines; never nil
+	writing bool        // a batch is being written (outside mu)
+	free    []*auditBatch
+}
+
+// auditBatch is lines waiting for, or carried by, one write.
+type auditBatch struct {
+	lines []byte
+	// refs counts the requests whose lines are in the batch and that have
+	// not yet read its result; the batch is reused when it drops to zero.
+	refs    int
+	written bool
+	err     error
+	// done wakes the batch's requests once it is written (and one of them
+	// to write it, if it is still gathering when no write runs).
+	done *sync.Cond
 }
 
 func newAuditor(w io.Writer, now func() time.Time) *auditor {
 	if w == nil {
 		w = io.Discard
 	}
-	return &auditor{w: w, now: now}
+	a := &auditor{w: w, now: now}
+	a.cur = a.batch()
+	return a
 }
 
-// write appends ev as one line and reports whether it reached the writer:
-// a credential whose line is lost must not be handed out.
+// batch returns an empty batch; a.mu is held or a is not yet shared.
+func (a *auditor) batch() *auditBatch {
+	if n := len(a.free); n > 0 {
+		b := a.free[n-1]
+		a.free = a.free[:n-1]
+		return b
+	}
+	return &auditBatch{done: sync.NewCond(&a.mu)}
+}
+
+// write appends ev as one line and reports whether it reached the writer.
 func (a *auditor) write(r *http.Request, ev auditEvent) error {
 	ev.Time = a.now().UTC()
-	ev.RequestID = requestID(r.Context())
+	if rq, _ := r.Context().Value(requestKey{}).(*request); rq != nil {
+		ev.requestPrefix, ev.requestSeq = rq.prefix, rq.seq
+	} else {
+		ev.RequestID = requestID(r.Context())
+	}
 	ev.Client = clientHost(r)
 	if id := auditCaller(r, ev.Event); id != "" {
 		ev.TokenID = id
 	}
-	bp := lineBufs.Get().(*[]byte)
-	line := append(ev.appendJSON((*bp)[:0]), '\n')
-	a.mu.Lock()
-	_, err := a.w.Write(line)
-	a.mu.Unlock()
-	*bp = line
-	lineBufs.Put(bp)
-	if err != nil {
+	if err := a.commit(ev.appendLine); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
+}
+
+// appendLine appends ev's line, newline included.
+func (ev *auditEvent) appendLine(b []byte) []byte { return append(ev.appendJSON(b), '\n') }
+
+// commit appends a line (add appends it) to the gathering batch and waits
+// until that batch is written, writing it itself when no other write
+// runs. The line is encoded straight into the batch: no buffer to borrow,
+// nothing to copy.
+func (a *auditor) commit(add func([]byte) []byte) error {
+	a.mu.Lock()
+	b := a.cur
+	b.lines = add(b.lines)
+	b.refs++
+	for !b.written {
+		if a.writing {
+			b.done.Wait()
+			continue
+		}
+		// No write runs and b is not written, so b is still the gathering
+		// batch: take it, and let the next lines gather in a new one.
+		a.writing = true
+		a.cur = a.batch()
+		a.mu.Unlock()
+		err := writeLines(a.w, b.lines)
+		a.mu.Lock()
+		b.written, b.err = true, err
+		a.writing = false
+		b.done.Broadcast()
+		// Lines that gathered during the write: one of their requests
+		// writes them next.
+		if a.cur.refs > 0 {
+			a.cur.done.Signal()
+		}
+	}
+	err := b.err
+	if b.refs--; b.refs == 0 {
+		b.lines, b.written, b.err = b.lines[:0], false, nil
+		a.free = append(a.free, b)
+	}
+	a.mu.Unlock()
+	return err
+}
+
+// writeLines writes p, turning a panic of w into an error: a writer that
+// panicked must not leave every later request waiting for its write.
+func writeLines(w io.Writer, p []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("audit writer panicked: %v", r)
+		}
+	}()
+	_, err = w.Write(p)
+	return err
 }
 
 func clientHost(r *http.Request) string {

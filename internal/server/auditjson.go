@@ -2,7 +2,6 @@ package server
 
 import (
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -15,49 +14,74 @@ func (ev *auditEvent) appendJSON(b []byte) []byte {
 	b = append(b, `{"time":"`...)
 	b = ev.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
-	b = appendField(b, "event", ev.Event, false)
-	b = appendField(b, "request_id", ev.RequestID, false)
-	b = appendField(b, "user", ev.User, false)
-	b = appendField(b, "grant", ev.Grant, false)
-	b = appendField(b, "provider", ev.Provider, true)
-	b = appendField(b, "access", ev.Access, true)
-	b = appendField(b, "location", ev.Location, true)
+	b = appendField(b, `,"event":`, ev.Event, false)
+	b = append(b, `,"request_id":`...)
+	if ev.RequestID == "" && ev.requestSeq != 0 {
+		// The request's id, written without building its string.
+		b = append(b, '"')
+		b = append(b, ev.requestPrefix...)
+		b = strconv.AppendUint(b, ev.requestSeq, 10)
+		b = append(b, '"')
+	} else {
+		b = appendJSONString(b, ev.RequestID)
+	}
+	b = appendField(b, `,"user":`, ev.User, false)
+	b = appendField(b, `,"grant":`, ev.Grant, false)
+	b = appendField(b, `,"provider":`, ev.Provider, true)
+	b = appendField(b, `,"access":`, ev.Access, true)
+	b = appendField(b, `,"location":`, ev.Location, true)
 	if !ev.ExpiresAt.IsZero() {
 		b = append(b, `,"expires_at":`...)
 		b = ev.ExpiresAt.appendJSON(b)
 	}
-	b = appendField(b, "access_key_id", ev.AccessKeyID, true)
-	b = append(b, `,"cache_hit":`...)
-	b = strconv.AppendBool(b, ev.CacheHit)
-	b = appendField(b, "client", ev.Client, false)
-	b = appendField(b, "code", ev.Code, true)
-	b = appendField(b, "github_login", ev.GitHubLogin, true)
-	b = appendField(b, "token_id", ev.TokenID, true)
+	b = appendField(b, `,"access_key_id":`, ev.AccessKeyID, true)
+	if ev.CacheHit {
+		b = append(b, `,"cache_hit":true`...)
+	} else {
+		b = append(b, `,"cache_hit":false`...)
+	}
+	b = appendField(b, `,"client":`, ev.Client, false)
+	b = appendField(b, `,"code":`, ev.Code, true)
+	b = appendField(b, `,"github_login":`, ev.GitHubLogin, true)
+	b = appendField(b, `,"token_id":`, ev.TokenID, true)
 	return append(b, '}')
 }
 
-func appendField(b []byte, name, v string, omitEmpty bool) []byte {
+// appendField appends key (the comma, the quoted name and the colon) and
+// v quoted; nothing when omitEmpty and v is "".
+func appendField(b []byte, key, v string, omitEmpty bool) []byte {
 	if omitEmpty && v == "" {
 		return b
 	}
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
+	b = append(b, key...)
 	return appendJSONString(b, v)
 }
 
 const hexDigits = "0123456789abcdef"
 
+// plain marks the ASCII bytes encoding/json writes as they are with HTML
+// escaping on: printable, except '"', '\\', '<', '>' and '&'.
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
 // appendJSONString quotes s as encoding/json does with HTML escaping on:
 // control characters, <, >, & and U+2028/U+2029 as \u escapes, invalid
-// UTF-8 as U+FFFD.
+// UTF-8 as U+FFFD. Runs of plain bytes (all of most values) are copied at
+// once.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plain[c] {
 				i++
 				continue
 			}
@@ -102,6 +126,3 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
-
-// lineBufs recycles audit line buffers.
-var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}

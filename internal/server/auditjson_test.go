@@ -52,3 +52,13 @@ func FuzzAuditJSONString(f *testing.F) {
 		}
 	})
 }
+
+// A request id given in parts is written as the id's string would be.
+func TestAuditJSONRequestIDParts(t *testing.T) {
+	at := time.Date(2026, 12, 2, 7, 0, 0, 0, time.UTC)
+	parts := auditEvent{Time: at, Event: "issued", requestPrefix: "k3x9a2bq-", requestSeq: 42}
+	whole := auditEvent{Time: at, Event: "issued", RequestID: "k3x9a2bq-42"}
+	if got, want := parts.appendJSON(nil), whole.appendJSON(nil); string(got) != string(want) {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
