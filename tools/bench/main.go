@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -40,8 +41,32 @@ func main() {
 	flag.IntVar(&o.cold, "cold", 100, "cold requests (and direct STS calls) to time")
 	flag.IntVar(&o.memUsers, "memusers", 100_000, "users cached for the memory figure")
 	flag.Parse()
+	// CREDSERVER_BENCH_CPUPROFILE=path profiles this process, which runs
+	// credserver and the bare handler in-process (the hub, MinIO and wrk
+	// are other processes): `go tool pprof` then shows where each server's
+	// time goes under wrk.
+	if path := os.Getenv("CREDSERVER_BENCH_CPUPROFILE"); path != "" && *mode != "memory" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	err := run(*mode, o)
+	pprof.StopCPUProfile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(mode string, o options) error {
 	var err error
-	switch *mode {
+	switch mode {
 	case "http":
 		err = runHTTP(o)
 	case "memory":
@@ -51,10 +76,7 @@ func main() {
 			err = runSelf("-mode", "memory", "-memusers", fmt.Sprint(o.memUsers))
 		}
 	default:
-		err = fmt.Errorf("unknown -mode %q", *mode)
+		err = fmt.Errorf("unknown -mode %q", mode)
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	return err
 }
