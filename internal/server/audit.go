@@ -118,15 +118,16 @@ func (a *auditor) batch() *auditBatch {
 }
 
 // write appends ev as one line and reports whether it reached the writer.
-func (a *auditor) write(r *http.Request, ev auditEvent) error {
+// rq is the request's state (nil outside instrument).
+func (a *auditor) write(rq *request, r *http.Request, ev auditEvent) error {
 	ev.Time = a.now().UTC()
-	if rq, _ := r.Context().Value(requestKey{}).(*request); rq != nil {
+	if rq != nil {
 		ev.requestPrefix, ev.requestSeq = rq.prefix, rq.seq
 	} else {
 		ev.RequestID = requestID(r.Context())
 	}
 	ev.Client = clientHost(r)
-	if id := auditCaller(r, ev.Event); id != "" {
+	if id := auditCaller(rq.callerRec(), ev.Event); id != "" {
 		ev.TokenID = id
 	}
 	if err := a.commit(ev.appendLine); err != nil {

@@ -27,19 +27,11 @@ type caller struct {
 	event         string
 }
 
-// callerOf returns the request's caller record, nil outside a request.
-func callerOf(r *http.Request) *caller {
-	if rq, _ := r.Context().Value(requestKey{}).(*request); rq != nil {
-		return &rq.caller
-	}
-	return nil
-}
-
 // allowDelegation marks a route as one delegation tokens may use, and
 // counts its credential outcomes by the kind of token that asked.
 func (s *Server) allowDelegation(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := callerOf(r)
+		c := stateOf(w, r).callerRec()
 		if c == nil {
 			// Outside begin (not in production): refuse delegation.
 			next.ServeHTTP(w, r)
@@ -65,8 +57,7 @@ func (c *caller) kind() string {
 
 // admit passes id on from identify: a delegation identity only on a route
 // that allows one.
-func (s *Server) admit(r *http.Request, id auth.Identity) (auth.Identity, error) {
-	c := callerOf(r)
+func (s *Server) admit(c *caller, id auth.Identity) (auth.Identity, error) {
 	if id.Delegation != nil && (c == nil || !c.delegable) {
 		return auth.Identity{}, errDelegationNotAllowed("a delegation token may only fetch credentials and call whoami; use your hub token for this")
 	}
@@ -78,8 +69,7 @@ func (s *Server) admit(r *http.Request, id auth.Identity) (auth.Identity, error)
 
 // auditCaller records an audit event's outcome for the metric and returns
 // the delegation token id the event is to name, if any.
-func auditCaller(r *http.Request, event string) string {
-	c := callerOf(r)
+func auditCaller(c *caller, event string) string {
 	if c == nil || !c.delegable {
 		return ""
 	}

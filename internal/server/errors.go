@@ -136,8 +136,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if ae.Status >= 500 {
 		level = slog.LevelWarn
 	}
-	log.LogAttrs(r.Context(), level, "request failed",
-		slog.String("request_id", requestID(r.Context())),
+	ctx := stateOf(w, r).ctx(r)
+	log.LogAttrs(ctx, level, "request failed",
+		slog.String("request_id", requestID(ctx)),
 		slog.Int("status", ae.Status), slog.String("code", ae.Code),
 		slog.String("error", errString(ae.Err)))
 	if ae.Status == http.StatusUnauthorized {

@@ -57,19 +57,22 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
 // GET {base}/v1/credentials/{grant}: auth → decide → issue → respond,
 // with one outcome recorded whatever the exit.
 func (s *Server) credentials(w http.ResponseWriter, r *http.Request) error {
-	o := s.credential(r)
-	if err := s.record(r, &o); err != nil {
+	rq := stateOf(w, r)
+	o := s.credential(rq, r)
+	if err := s.record(rq, r, &o); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, o.cred.Body)
 	return nil
 }
 
-// credential runs one credential request up to the response.
-func (s *Server) credential(r *http.Request) (o outcome) {
+// credential runs one credential request up to the response; rq is its
+// state (nil outside instrument).
+func (s *Server) credential(rq *request, r *http.Request) (o outcome) {
+	ctx := rq.ctx(r)
 	grant := s.grantParam(r)
 	o.grant = boundedGrant(grant)
-	id, err := s.identify(r)
+	id, err := s.identifyIn(rq, r)
 	if err != nil {
 		o.err = err
 		return o
@@ -96,10 +99,10 @@ func (s *Server) credential(r *http.Request) (o outcome) {
 		o.err = fmt.Errorf("no provider %q built for grant %q", o.decision.Provider, o.decision.Grant)
 		return o
 	}
-	if o.decision.Created, o.err = s.accountCreated(r.Context(), id, o.decision); o.err != nil {
+	if o.decision.Created, o.err = s.accountCreated(ctx, id, o.decision); o.err != nil {
 		return o
 	}
-	o.cred, o.hit, o.err = s.cache.Issue(r.Context(), prov, o.decision)
+	o.cred, o.hit, o.err = s.cache.Issue(ctx, prov, o.decision)
 	return o
 }
 

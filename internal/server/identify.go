@@ -118,22 +118,26 @@ const msgLoginLimited = "too many failed authentications from this address; try 
 // identify resolves the caller from the Authorization header only, under
 // the failed-login limits above.
 func (s *Server) identify(r *http.Request) (auth.Identity, error) {
-	id, err := s.authenticate(r)
+	return s.identifyIn(stateIn(r), r)
+}
+
+// identifyIn is identify for the request whose state is rq (nil: none).
+func (s *Server) identifyIn(rq *request, r *http.Request) (auth.Identity, error) {
+	id, err := s.authenticate(rq.ctx(r), r)
 	if err != nil {
 		return auth.Identity{}, err
 	}
 	// A delegation identity only on a route that allows one.
-	return s.admit(r, id)
+	return s.admit(rq.callerRec(), id)
 }
 
 // authenticate resolves the Authorization header's token, within the
 // failed-login budgets above.
-func (s *Server) authenticate(r *http.Request) (auth.Identity, error) {
+func (s *Server) authenticate(ctx context.Context, r *http.Request) (auth.Identity, error) {
 	tok, err := auth.TokenFromRequest(r)
 	if err != nil {
 		return auth.Identity{}, err // no token: no hub call, no charge
 	}
-	ctx := r.Context()
 	if s.logins == nil {
 		return s.auth.Authenticate(ctx, tok)
 	}

@@ -67,9 +67,14 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 		start := time.Now()
 		rq := &request{parent: r.Context(), deadline: start.Add(s.timeout), prefix: s.reqPrefix, seq: s.reqSeq.Add(1), w: w}
 		defer rq.release()
-		r = r.WithContext(rq)
+		if route == "" {
+			// chi's routes read the state from the context. The
+			// credentials route's fast path (dispatch) reads it from the
+			// writer instead (stateOf), and saves copying the request.
+			r = r.WithContext(rq)
+		}
 		next.ServeHTTP(rq, r)
-		debug := s.log.Enabled(r.Context(), slog.LevelDebug)
+		debug := s.log.Enabled(rq, slog.LevelDebug)
 		if s.metrics == nil && !debug {
 			return
 		}
@@ -85,7 +90,7 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 		status, elapsed := rq.Status(), time.Since(start)
 		s.metrics.observe(route, status, elapsed)
 		if debug {
-			s.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
+			s.log.LogAttrs(rq, slog.LevelDebug, "request",
 				slog.String("request_id", rq.requestID()),
 				slog.String("method", r.Method), slog.String("route", route),
 				slog.Int("status", status), slog.Duration("duration", elapsed))
@@ -101,7 +106,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic serving request", "request_id", requestID(r.Context()),
+				s.log.Error("panic serving request", "request_id", requestID(stateOf(w, r).ctx(r)),
 					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				writeError(w, r, s.log, fmt.Errorf("panic: %v", v))
 			}

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +141,35 @@ func TestRequestIDNotFromClient(t *testing.T) {
 			t.Errorf("request id %q used twice", ev.RequestID)
 		}
 		ids[ev.RequestID] = true
+	}
+}
+
+// The credentials route's fast path keeps the request's state out of the
+// context: its error log line and its audit line must still carry the same
+// server-made request id.
+func TestCredentialErrorLogHasRequestID(t *testing.T) {
+	f := newFixture(t, defaultAuth())
+	if rec := f.do("GET", credPath, map[string]string{"Authorization": "token nobody-has-this"}); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d, want 401", rec.Code)
+	}
+	var ev auditEvent
+	if err := json.Unmarshal(bytes.TrimSpace(f.audit.Bytes()), &ev); err != nil || ev.RequestID == "" {
+		t.Fatalf("audit line %q: %v", f.audit.String(), err)
+	}
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
+		var l struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "request failed" {
+			found = true
+			if l.RequestID != ev.RequestID {
+				t.Errorf("error log line names request %q, the audit line %q", l.RequestID, ev.RequestID)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no error log line:\n%s", f.logs.String())
 	}
 }

@@ -50,7 +50,7 @@ func boundedGrant(name string) string {
 // the error to answer with: o.err mapped for the client, or, when an
 // issued credential's audit line could not be written, audit_unavailable —
 // a credential that leaves no trace is not handed out (DESIGN §9).
-func (s *Server) record(r *http.Request, o *outcome) error {
+func (s *Server) record(rq *request, r *http.Request, o *outcome) error {
 	var ae *apiError
 	if o.err != nil {
 		ae = toAPIError(o.err)
@@ -86,9 +86,9 @@ func (s *Server) record(r *http.Request, o *outcome) error {
 			s.metrics.credential("", o.grant, "denied")
 		}
 	}
-	if err := s.audit.write(r, ev); err != nil {
+	if err := s.audit.write(rq, r, ev); err != nil {
 		s.metrics.auditWriteFailed()
-		s.log.LogAttrs(r.Context(), slog.LevelError, "audit line not written", slog.String("event", ev.Event),
+		s.log.LogAttrs(rq.ctx(r), slog.LevelError, "audit line not written", slog.String("event", ev.Event),
 			slog.String("user", ev.User), slog.String("grant", ev.Grant), slog.String("error", err.Error()))
 		if ae == nil {
 			return &apiError{Status: http.StatusServiceUnavailable, Code: "audit_unavailable",
@@ -111,7 +111,7 @@ func (s *Server) auditGitHub(r *http.Request, event, user, grant, login string) 
 // (a GitHub link, a delegation token); a lost line is logged and counted,
 // and returned for callers that must then undo what they did.
 func (s *Server) auditChange(r *http.Request, ev auditEvent) error {
-	err := s.audit.write(r, ev)
+	err := s.audit.write(stateIn(r), r, ev)
 	if err != nil {
 		s.metrics.auditWriteFailed()
 		s.log.LogAttrs(r.Context(), slog.LevelError, "audit line not written", slog.String("event", ev.Event),

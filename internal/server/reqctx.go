@@ -76,8 +76,44 @@ func (c *request) Value(key any) any {
 // requestKey finds the *request in a context without boxing a string.
 type requestKey struct{}
 
+// stateOf returns the state of the request being served: the response
+// writer itself, which instrument makes the *request (the credentials
+// route's fast path does not copy the http.Request to put it in the
+// context), or else the one in r's context; nil outside instrument.
+func stateOf(w http.ResponseWriter, r *http.Request) *request {
+	if rq, ok := w.(*request); ok {
+		return rq
+	}
+	return stateIn(r)
+}
+
+// stateIn returns the *request in r's context, nil when there is none.
+func stateIn(r *http.Request) *request {
+	rq, _ := r.Context().Value(requestKey{}).(*request)
+	return rq
+}
+
+// ctx is the context of the request: c itself, or r's when c is nil.
+func (c *request) ctx(r *http.Request) context.Context {
+	if c == nil {
+		return r.Context()
+	}
+	return c
+}
+
+// callerRec is the request's caller record, nil outside a request.
+func (c *request) callerRec() *caller {
+	if c == nil {
+		return nil
+	}
+	return &c.caller
+}
+
 // requestID returns the request id of ctx's request, "" outside one.
 func requestID(ctx context.Context) string {
+	if rq, ok := ctx.(*request); ok {
+		return rq.requestID()
+	}
 	if rq, _ := ctx.Value(requestKey{}).(*request); rq != nil {
 		return rq.requestID()
 	}
