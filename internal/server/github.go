@@ -71,7 +71,7 @@ func (s *Server) githubLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ok, wait := s.userLimit.allow(id.Name, s.now()); !ok {
+	if ok, wait := s.userLimit.allow(id.Name, s.now); !ok {
 		s.metrics.rateLimited("user")
 		return tooManyRequests("too many requests; wait before starting another GitHub login", wait)
 	}

@@ -83,7 +83,7 @@ func (s *Server) credential(rq *request, r *http.Request) (o outcome) {
 		o.err, o.invalid = err, true
 		return o
 	}
-	if ok, wait := s.userLimit.allow(id.Name, s.now()); !ok {
+	if ok, wait := s.userLimit.allow(id.Name, s.now); !ok {
 		s.metrics.rateLimited("user")
 		o.err = tooManyRequests("too many credential requests; credentials are cached, so reuse the ones you have", wait)
 		return o

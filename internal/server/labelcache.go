@@ -1,7 +1,9 @@
 package server
 
 import (
+	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -9,57 +11,51 @@ import (
 // labels is a metric's label values; unused trailing ones are "".
 type labels [3]string
 
-// counters remembers the child counters of a CounterVec by their label
-// values, so the request path finds its counter with one map lookup
-// instead of hashing its labels through the vector on every request. The
-// label sets are bounded (routes, codes, grants from the config), and so
-// is the map.
-type counters struct {
-	vec *prometheus.CounterVec
-	n   int // how many labels the vector has
-	mu  sync.RWMutex
-	m   map[labels]prometheus.Counter
+// children remembers the children of a metric vector by their label
+// values, so the request path finds its counter or histogram with one
+// lock-free map lookup instead of hashing its labels through the vector
+// (and taking the vector's lock) on every request. The label sets are
+// bounded (routes, codes, grants from the config), so the map is copied
+// on the rare miss rather than guarded on every hit.
+type children[K comparable, M any] struct {
+	newChild func(K) M
+	m        atomic.Pointer[map[K]M]
+	mu       sync.Mutex // serialises misses
 }
+
+func newChildren[K comparable, M any](newChild func(K) M) *children[K, M] {
+	c := &children[K, M]{newChild: newChild}
+	c.m.Store(&map[K]M{})
+	return c
+}
+
+func (c *children[K, M]) with(k K) M {
+	if m, ok := (*c.m.Load())[k]; ok {
+		return m
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := *c.m.Load()
+	if m, ok := old[k]; ok {
+		return m
+	}
+	m := c.newChild(k)
+	next := maps.Clone(old)
+	next[k] = m
+	c.m.Store(&next)
+	return m
+}
+
+// counters are the children of a CounterVec with n labels.
+type counters = children[labels, prometheus.Counter]
 
 func newCounters(vec *prometheus.CounterVec, n int) *counters {
-	return &counters{vec: vec, n: n, m: map[labels]prometheus.Counter{}}
+	return newChildren(func(l labels) prometheus.Counter { return vec.WithLabelValues(l[:n]...) })
 }
 
-func (c *counters) with(l labels) prometheus.Counter {
-	c.mu.RLock()
-	ctr, ok := c.m[l]
-	c.mu.RUnlock()
-	if ok {
-		return ctr
-	}
-	ctr = c.vec.WithLabelValues(l[:c.n]...)
-	c.mu.Lock()
-	c.m[l] = ctr
-	c.mu.Unlock()
-	return ctr
-}
-
-// observers does the same for a HistogramVec with one label.
-type observers struct {
-	vec *prometheus.HistogramVec
-	mu  sync.RWMutex
-	m   map[string]prometheus.Observer
-}
+// observers are the children of a HistogramVec with one label.
+type observers = children[string, prometheus.Observer]
 
 func newObservers(vec *prometheus.HistogramVec) *observers {
-	return &observers{vec: vec, m: map[string]prometheus.Observer{}}
-}
-
-func (o *observers) with(label string) prometheus.Observer {
-	o.mu.RLock()
-	obs, ok := o.m[label]
-	o.mu.RUnlock()
-	if ok {
-		return obs
-	}
-	obs = o.vec.WithLabelValues(label)
-	o.mu.Lock()
-	o.m[label] = obs
-	o.mu.Unlock()
-	return obs
+	return newChildren(func(label string) prometheus.Observer { return vec.WithLabelValues(label) })
 }

@@ -69,13 +69,13 @@ func (k *keyedLimiter) limiter(key string) *rate.Limiter {
 }
 
 // allow takes one token for key; when there is none it returns how long
-// until there will be.
-func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
+// until there will be. The clock is read only when there is a limit.
+func (k *keyedLimiter) allow(key string, now func() time.Time) (bool, time.Duration) {
 	if k == nil {
 		return true, 0
 	}
 	l := k.limiter(key)
-	if l.AllowN(now, 1) {
+	if l.AllowN(now(), 1) {
 		return true, 0
 	}
 	return false, k.wait()

@@ -70,7 +70,7 @@ func (b webBackend) GitHub(r *http.Request, id auth.Identity) *web.GitHubLink {
 
 func (b webBackend) StartGitHubLogin(r *http.Request, id auth.Identity) (ghapp.Login, error) {
 	s := b.s
-	if ok, wait := s.userLimit.allow(id.Name, s.now()); !ok {
+	if ok, wait := s.userLimit.allow(id.Name, s.now); !ok {
 		s.metrics.rateLimited("user")
 		return ghapp.Login{}, tooManyRequests("too many requests; wait before starting another GitHub login", wait)
 	}
