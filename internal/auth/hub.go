@@ -84,6 +84,10 @@ type Hub struct {
 	flight singleflight.Group
 
 	hits, misses, coalesced, refreshes, upstream atomic.Uint64
+
+	// epoch is when the Hub was created, by its clock: cache expiries are
+	// kept as nanoseconds since then, 8 bytes instead of a time.Time's 24.
+	epoch time.Time
 }
 
 var _ Authenticator = (*Hub)(nil)
@@ -92,11 +96,21 @@ var _ Authenticator = (*Hub)(nil)
 // on, so the raw token outlives no call.
 type tokenKey [sha256.Size]byte
 
-// cacheEntry is one hub answer: an identity or a cacheable error.
+// cacheEntry is one hub answer: an identity or a cacheable error. It is
+// kept compact because there is one per cached token (100,000 by
+// default): the identity is stored as its parts, its group list interned
+// (every member of a class has the same one), and [Hub.result] rebuilds
+// the Identity with fresh slices for each caller.
 type cacheEntry struct {
-	id      Identity
-	err     error
-	expires time.Time
+	name   string
+	groups groupList
+	err    error
+	// expires is a reading of the Hub's clock (see [Hub.clock]).
+	expires int64
+	admin   bool
+	// scoped records that the Hub's require_scopes were checked: the
+	// identity's Scopes are then all of them (see [Identity.Scopes]).
+	scoped bool
 }
 
 // CacheStats are plain counters since the Hub was created.
@@ -165,12 +179,20 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.epoch = h.now()
 	h.cache, err = lru.New[tokenKey, cacheEntry](orDefault(cfg.MaxEntries, DefaultMaxEntries))
 	if err != nil {
 		return nil, fmt.Errorf("auth: hub cache: %w", err)
 	}
 	return h, nil
 }
+
+// clock returns the time now as nanoseconds since h.epoch. The difference
+// is taken with time.Time.Sub, which uses the monotonic clock when both
+// readings carry it (time.Now's do), so a cached answer expires after its
+// TTL even if the wall clock is stepped meanwhile, as it did when expiries
+// were time.Time values.
+func (h *Hub) clock() int64 { return int64(h.now().Sub(h.epoch)) }
 
 // orDefault returns v, or def when v is the zero value.
 func orDefault[T comparable](v, def T) T {
