@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unique"
 )
 
 // Authenticate resolves token to the identity of its owner.
@@ -46,7 +47,7 @@ func (h *Hub) hit(key tokenKey, token string) (Identity, bool, error) {
 		return Identity{}, false, nil
 	}
 	h.hits.Add(1)
-	if e.err == nil && h.clock() >= e.expires-int64(h.ttl/refreshAheadFraction) {
+	if e.refusal == nil && h.clock() >= e.expires-int64(h.ttl/refreshAheadFraction) {
 		h.refresh(key, token)
 	}
 	id, err := h.result(e)
@@ -158,20 +159,21 @@ func (h *Hub) fetchAndStore(parent context.Context, key tokenKey, token string) 
 // [Hub.identity] returns them): only whether it is set is kept.
 func (h *Hub) entry(id Identity, err error, expires int64) cacheEntry {
 	if err != nil {
-		return cacheEntry{err: err, expires: expires}
+		return cacheEntry{refusal: &err, expires: expires}
 	}
-	return cacheEntry{name: id.Name, groups: internGroups(id.Groups), expires: expires,
-		admin: id.Admin, scoped: id.Scopes != nil}
+	a := attrs{groups: encodeGroups(id.Groups), admin: id.Admin, scoped: id.Scopes != nil}
+	return cacheEntry{name: id.Name, attrs: unique.Make(a), expires: expires}
 }
 
 // result hands out an entry as an Identity whose slices are fresh copies,
 // so that callers cannot change what the cache holds for everyone else.
 func (h *Hub) result(e cacheEntry) (Identity, error) {
-	if e.err != nil {
-		return Identity{}, e.err
+	if err := e.err(); err != nil {
+		return Identity{}, err
 	}
-	id := Identity{Name: e.name, Groups: e.groups.strings(), Admin: e.admin}
-	if e.scoped {
+	a := e.attrs.Value()
+	id := Identity{Name: e.name, Groups: decodeGroups(a.groups), Admin: a.admin}
+	if a.scoped {
 		id.Scopes = slices.Clone(h.requireScopes)
 	}
 	return id, nil

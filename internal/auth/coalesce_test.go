@@ -134,7 +134,7 @@ func TestLookupRechecksCache(t *testing.T) {
 	h.cache.Add(key, h.entry(Identity{Name: "alice"}, nil, h.clock()+int64(time.Minute)))
 
 	e := h.lookup(t.Context(), key, aliceToken)
-	if e.err != nil || e.name != "alice" {
+	if e.err() != nil || e.name != "alice" {
 		t.Errorf("lookup = %+v, want the cached alice", e)
 	}
 	if n := f.userCalls(); n != 0 {

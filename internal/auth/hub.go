@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
@@ -98,19 +99,26 @@ type tokenKey [sha256.Size]byte
 
 // cacheEntry is one hub answer: an identity or a cacheable error. It is
 // kept compact because there is one per cached token (100,000 by
-// default): the identity is stored as its parts, its group list interned
-// (every member of a class has the same one), and [Hub.result] rebuilds
-// the Identity with fresh slices for each caller.
+// default): an identity is stored as its name and its interned [attrs],
+// and [Hub.result] rebuilds the Identity with fresh slices for each
+// caller. With the LRU's own fields it fits the 128-byte size class.
 type cacheEntry struct {
-	name   string
-	groups groupList
-	err    error
+	name  string
+	attrs unique.Handle[attrs]
+	// refusal is the cached error of a refused token, nil for an
+	// identity: a pointer rather than an error, to keep the entry of an
+	// identity, the common case, in that size class.
+	refusal *error
 	// expires is a reading of the Hub's clock (see [Hub.clock]).
 	expires int64
-	admin   bool
-	// scoped records that the Hub's require_scopes were checked: the
-	// identity's Scopes are then all of them (see [Identity.Scopes]).
-	scoped bool
+}
+
+// err returns the entry's error, nil for an identity.
+func (e cacheEntry) err() error {
+	if e.refusal == nil {
+		return nil
+	}
+	return *e.refusal
 }
 
 // CacheStats are plain counters since the Hub was created.
