@@ -159,7 +159,8 @@ func (h *Hub) fetchAndStore(parent context.Context, key tokenKey, token string) 
 // [Hub.identity] returns them): only whether it is set is kept.
 func (h *Hub) entry(id Identity, err error, expires int64) cacheEntry {
 	if err != nil {
-		return cacheEntry{refusal: &err, expires: expires}
+		refusal := err // declared here, so that only a refusal is moved to the heap
+		return cacheEntry{refusal: &refusal, expires: expires}
 	}
 	a := attrs{groups: encodeGroups(id.Groups), admin: id.Admin, scoped: id.Scopes != nil}
 	return cacheEntry{name: id.Name, attrs: unique.Make(a), expires: expires}
