@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
+	"unique"
 )
 
 // Authenticate resolves token to the identity of its owner.
@@ -45,10 +47,10 @@ func (h *Hub) hit(key tokenKey, token string) (Identity, bool, error) {
 		return Identity{}, false, nil
 	}
 	h.hits.Add(1)
-	if e.err == nil && !h.now().Before(e.expires.Add(-h.ttl/refreshAheadFraction)) {
+	if e.refusal == nil && h.clock() >= e.expires-int64(h.ttl/refreshAheadFraction) {
 		h.refresh(key, token)
 	}
-	id, err := e.result()
+	id, err := h.result(e)
 	return id, true, err
 }
 
@@ -89,7 +91,7 @@ func (h *Hub) join(ctx context.Context, key tokenKey, token string) (Identity, e
 		if !led {
 			h.coalesced.Add(1)
 		}
-		return res.Val.(cacheEntry).result()
+		return h.result(res.Val.(cacheEntry))
 	case <-ctx.Done():
 		return Identity{}, fmt.Errorf("%w: stopped waiting for the hub: %w", ErrHubUnavailable, ctx.Err())
 	}
@@ -113,7 +115,7 @@ func (h *Hub) Stats() CacheStats {
 // fresh Add and throw that away.
 func (h *Hub) cached(key tokenKey) (cacheEntry, bool) {
 	e, ok := h.cache.Get(key)
-	if !ok || !h.now().Before(e.expires) {
+	if !ok || h.clock() >= e.expires {
 		return cacheEntry{}, false
 	}
 	return e, true
@@ -137,28 +139,43 @@ func (h *Hub) fetchAndStore(parent context.Context, key tokenKey, token string) 
 	defer cancel()
 
 	id, err := h.fetch(ctx, token)
-	e := cacheEntry{id: id, err: err}
+	var ttl time.Duration
 	switch {
 	case err == nil:
-		e.expires = h.now().Add(h.ttl)
+		ttl = h.ttl
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrForbidden), errors.Is(err, ErrNotForService):
-		e.expires = h.now().Add(h.negTTL)
+		ttl = h.negTTL
 	default:
 		// The hub's trouble, not the token's: the next call asks again.
-		return e
+		return h.entry(id, err, 0)
 	}
+	e := h.entry(id, err, h.clock()+int64(ttl))
 	h.cache.Add(key, e)
 	return e
 }
 
-// result hands out an entry, copying the slices so that callers cannot
-// change what the cache holds for everyone else.
-func (e cacheEntry) result() (Identity, error) {
-	if e.err != nil {
-		return Identity{}, e.err
+// entry makes the cache entry of a hub answer that expires at the h.clock
+// reading expires. id.Scopes must be nil or h.requireScopes (as
+// [Hub.identity] returns them): only whether it is set is kept.
+func (h *Hub) entry(id Identity, err error, expires int64) cacheEntry {
+	if err != nil {
+		refusal := err // declared here, so that only a refusal is moved to the heap
+		return cacheEntry{refusal: &refusal, expires: expires}
 	}
-	id := e.id
-	id.Groups = slices.Clone(id.Groups)
-	id.Scopes = slices.Clone(id.Scopes)
+	a := attrs{groups: encodeGroups(id.Groups), admin: id.Admin, scoped: id.Scopes != nil}
+	return cacheEntry{name: id.Name, attrs: unique.Make(a), expires: expires}
+}
+
+// result hands out an entry as an Identity whose slices are fresh copies,
+// so that callers cannot change what the cache holds for everyone else.
+func (h *Hub) result(e cacheEntry) (Identity, error) {
+	if err := e.err(); err != nil {
+		return Identity{}, err
+	}
+	a := e.attrs.Value()
+	id := Identity{Name: e.name, Groups: decodeGroups(a.groups), Admin: a.admin}
+	if a.scoped {
+		id.Scopes = slices.Clone(h.requireScopes)
+	}
 	return id, nil
 }

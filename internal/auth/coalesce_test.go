@@ -131,10 +131,10 @@ func TestLookupRechecksCache(t *testing.T) {
 	f := newFakeHub(t)
 	h := newTestHub(t, f, HubConfig{})
 	key := tokenKey(sha256.Sum256([]byte(aliceToken)))
-	h.cache.Add(key, cacheEntry{id: Identity{Name: "alice"}, expires: h.now().Add(time.Minute)})
+	h.cache.Add(key, h.entry(Identity{Name: "alice"}, nil, h.clock()+int64(time.Minute)))
 
 	e := h.lookup(t.Context(), key, aliceToken)
-	if e.err != nil || e.id.Name != "alice" {
+	if e.err() != nil || e.name != "alice" {
 		t.Errorf("lookup = %+v, want the cached alice", e)
 	}
 	if n := f.userCalls(); n != 0 {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
@@ -84,6 +85,10 @@ type Hub struct {
 	flight singleflight.Group
 
 	hits, misses, coalesced, refreshes, upstream atomic.Uint64
+
+	// epoch is when the Hub was created, by its clock: cache expiries are
+	// kept as nanoseconds since then, 8 bytes instead of a time.Time's 24.
+	epoch time.Time
 }
 
 var _ Authenticator = (*Hub)(nil)
@@ -92,11 +97,28 @@ var _ Authenticator = (*Hub)(nil)
 // on, so the raw token outlives no call.
 type tokenKey [sha256.Size]byte
 
-// cacheEntry is one hub answer: an identity or a cacheable error.
+// cacheEntry is one hub answer: an identity or a cacheable error. It is
+// kept compact because there is one per cached token (100,000 by
+// default): an identity is stored as its name and its interned [attrs],
+// and [Hub.result] rebuilds the Identity with fresh slices for each
+// caller. With the LRU's own fields it fits the 128-byte size class.
 type cacheEntry struct {
-	id      Identity
-	err     error
-	expires time.Time
+	name  string
+	attrs unique.Handle[attrs]
+	// refusal is the cached error of a refused token, nil for an
+	// identity: a pointer rather than an error, to keep the entry of an
+	// identity, the common case, in that size class.
+	refusal *error
+	// expires is a reading of the Hub's clock (see [Hub.clock]).
+	expires int64
+}
+
+// err returns the entry's error, nil for an identity.
+func (e cacheEntry) err() error {
+	if e.refusal == nil {
+		return nil
+	}
+	return *e.refusal
 }
 
 // CacheStats are plain counters since the Hub was created.
@@ -165,12 +187,20 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.epoch = h.now()
 	h.cache, err = lru.New[tokenKey, cacheEntry](orDefault(cfg.MaxEntries, DefaultMaxEntries))
 	if err != nil {
 		return nil, fmt.Errorf("auth: hub cache: %w", err)
 	}
 	return h, nil
 }
+
+// clock returns the time now as nanoseconds since h.epoch. The difference
+// is taken with time.Time.Sub, which uses the monotonic clock when both
+// readings carry it (time.Now's do), so a cached answer expires after its
+// TTL even if the wall clock is stepped meanwhile, as it did when expiries
+// were time.Time values.
+func (h *Hub) clock() int64 { return int64(h.now().Sub(h.epoch)) }
 
 // orDefault returns v, or def when v is the zero value.
 func orDefault[T comparable](v, def T) T {

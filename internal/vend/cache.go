@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"time"
@@ -61,27 +62,43 @@ type CacheConfig struct {
 // completion (bounded by a 30 s timeout) even when the caller that started
 // it goes away. Errors are never cached. A Cache is safe for concurrent use.
 type Cache struct {
-	entries      *lru.Cache[CacheKey, entry]
+	entries      *lru.Cache[CacheKey, *entry]
 	flights      singleflight.Group
 	minRemaining time.Duration
 	now          func() time.Time
 	timeout      time.Duration
+	// ownerSeed keys the owner hashes of entries (see entry.owner).
+	ownerSeed maphash.Seed
 }
 
+// entry is one cached credential, in one allocation besides its body:
+// there is one per cached user (100,000 by default), and a hit hands out
+// &cred, so it needs no allocation of its own.
 type entry struct {
-	cred   *Credentials
-	issued time.Time
-	// user and grant let Forget find an account's entries; both strings
-	// are shared with the Decision (the identity's name, the policy's
-	// grant name), not copies.
-	user, grant string
+	// cred has its Body encoded (see encoded).
+	cred Credentials
+	// life is cred.Expires less the time the upstream was asked.
+	life time.Duration
+	// owner is the hash of the user and grant the credential was issued
+	// for, which lets Forget find an account's entries with 8 bytes
+	// instead of two strings. Hashes of different owners may match (one
+	// chance in 2^64): Forget then drops a credential too many, which
+	// costs one upstream call and serves nothing wrong.
+	owner uint64
 }
+
+// owner is what entry.owner hashes.
+type owner struct{ user, grant string }
 
 // flight is what one coalesced call yields; fromCache tells its leader that
 // another flight had stored the credential in the meantime.
 type flight struct {
 	cred      *Credentials
 	fromCache bool
+}
+
+func (c *Cache) owner(user, grant string) uint64 {
+	return maphash.Comparable(c.ownerSeed, owner{user, grant})
 }
 
 // NewCache returns an empty cache.
@@ -95,7 +112,7 @@ func NewCache(cfg CacheConfig) *Cache {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	entries, err := lru.New[CacheKey, entry](cfg.MaxEntries)
+	entries, err := lru.New[CacheKey, *entry](cfg.MaxEntries)
 	if err != nil {
 		// lru.New fails only for a size <= 0, excluded above.
 		panic(fmt.Sprintf("vend: lru.New(%d): %v", cfg.MaxEntries, err))
@@ -105,6 +122,7 @@ func NewCache(cfg CacheConfig) *Cache {
 		minRemaining: cfg.MinRemaining,
 		now:          cfg.Now,
 		timeout:      upstreamTimeout,
+		ownerSeed:    maphash.MakeSeed(),
 	}
 }
 
@@ -174,33 +192,33 @@ func (c *Cache) fill(ctx context.Context, p Provider, key CacheKey, d policy.Dec
 	if cred == nil {
 		return flight{}, fmt.Errorf("vend: provider returned no credential and no error")
 	}
-	if cred, err = encoded(cred); err != nil {
+	body, err := encoded(cred.Body)
+	if err != nil {
 		return flight{}, err
 	}
-	e := entry{cred: cred, issued: issued, user: d.User, grant: d.Grant}
+	e := &entry{cred: Credentials{Expires: cred.Expires, KeyID: cred.KeyID, Body: body},
+		life: cred.Expires.Sub(issued), owner: c.owner(d.User, d.Grant)}
 	if c.serves(e, 0) {
 		c.entries.Add(key, e)
 	}
-	return flight{cred: cred}, nil
+	return flight{cred: &e.cred}, nil
 }
 
-// encoded returns cred with its Body encoded to JSON once: the hits that
-// follow write those bytes instead of encoding a struct every time, and the
-// cache holds one compact byte slice per credential rather than a struct of
-// strings.
-func encoded(cred *Credentials) (*Credentials, error) {
-	if _, ok := cred.Body.(json.RawMessage); ok {
-		return cred, nil
+// encoded returns body encoded to JSON once, as a json.RawMessage: the hits
+// that follow write those bytes instead of encoding a struct every time, and
+// the cache holds one compact byte slice per credential rather than a struct
+// of strings.
+func encoded(body any) (any, error) {
+	if _, ok := body.(json.RawMessage); ok {
+		return body, nil
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(cred.Body); err != nil {
+	if err := enc.Encode(body); err != nil {
 		return nil, fmt.Errorf("vend: encode credential body: %w", err)
 	}
-	out := *cred
-	out.Body = json.RawMessage(bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
-	return &out, nil
+	return json.RawMessage(bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))), nil
 }
 
 func (c *Cache) lookup(key CacheKey, asked time.Duration) (*Credentials, bool) {
@@ -208,15 +226,14 @@ func (c *Cache) lookup(key CacheKey, asked time.Duration) (*Credentials, bool) {
 	if !ok || !c.serves(e, asked) {
 		return nil, false
 	}
-	return e.cred, true
+	return &e.cred, true
 }
 
 // serves reports whether e may be handed out now for a request of the
 // asked duration (0: any).
-func (c *Cache) serves(e entry, asked time.Duration) bool {
-	life := e.cred.Expires.Sub(e.issued)
+func (c *Cache) serves(e *entry, asked time.Duration) bool {
 	remaining := e.cred.Expires.Sub(c.now())
-	return remaining >= max(life/3, c.minRemaining, asked/3)
+	return remaining >= max(e.life/3, c.minRemaining, asked/3)
 }
 
 // Len returns the number of cached credentials, including stale ones not yet

@@ -32,14 +32,67 @@ func runSelf(args ...string) error {
 	return cmd.Run()
 }
 
-// runMemory caches n users' identities and credentials and reports the
-// process's RSS and live heap. Creating 100,000 real JupyterHub users is
-// not practical here, so the hub and STS are in-process fakes speaking
-// their real wire formats (the hub's /user JSON, STS's AssumeRole XML);
-// what is measured is credserver's caches. Session tokens are as long as
-// MinIO's (1,144 bytes, measured against the real MinIO): the secret
-// material itself is most of a cached credential.
+// memCaseEnv selects, in a child process, which case of the memory figure
+// it measures: "off" (rate limits off: the caches alone) or "default"
+// (server.DefaultLimits, as production runs: every cached user then also
+// has a rate limiter; the global failed-lookup bound excepted, see below). Unset: runMemory runs one child per case.
+const memCaseEnv = "CREDSERVER_BENCH_MEMCASE"
+
+// memProfileRateEnv, set to a number, is runtime.MemProfileRate in the
+// children: 1 records every allocation, for an exact heap profile
+// (CREDSERVER_BENCH_HEAPPROFILE) at the cost of a much slower fill.
+const memProfileRateEnv = "CREDSERVER_BENCH_MEMPROFILERATE"
+
+// runMemory reports the memory cost of n cached users, each case in a
+// fresh process so that neither inflates the other's figures.
 func runMemory(n int) error {
+	limits := os.Getenv(memCaseEnv)
+	if limits == "" {
+		for _, c := range []string{"off", "default"} {
+			cmd := exec.Command(os.Args[0], "-mode", "memory", "-memusers", strconv.Itoa(n))
+			cmd.Env = append(os.Environ(), memCaseEnv+"="+c)
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("memory, rate limits %s: %w", c, err)
+			}
+		}
+		return nil
+	}
+	if v := os.Getenv(memProfileRateEnv); v != "" {
+		r, err := strconv.Atoi(v)
+		if err != nil || r < 1 {
+			return fmt.Errorf("%s=%q: want a positive integer", memProfileRateEnv, v)
+		}
+		runtime.MemProfileRate = r
+	}
+	var lim *server.Limits
+	switch limits {
+	case "off":
+		lim = &server.Limits{}
+	case "default":
+		l := server.DefaultLimits
+		// The global bound of failed lookups is left off: 32 clients'
+		// concurrent first lookups drain it although every token is valid
+		// (a lookup gives its unit back with rate.Reservation.CancelAt,
+		// which returns less than one once later reservations were made),
+		// and the fill is refused after a few thousand users. It holds no
+		// state per user, so the figure is the same.
+		l.FailedLookupRate = 0
+		lim = &l
+	default:
+		return fmt.Errorf("%s=%q: want off or default", memCaseEnv, limits)
+	}
+	return measureMemory(n, limits, lim)
+}
+
+// measureMemory caches n users' identities and credentials and reports the
+// process's live heap, heap in use and RSS. Creating 100,000 real
+// JupyterHub users is not practical here, so the hub and STS are
+// in-process fakes speaking their real wire formats (the hub's /user JSON,
+// STS's AssumeRole XML); what is measured is credserver's caches. Session
+// tokens are as long as MinIO's (1,144 bytes, measured against the real
+// MinIO): the secret material itself is most of a cached credential.
+func measureMemory(n int, limitsName string, limits *server.Limits) error {
 	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "token ")
 		id, ok := strings.CutPrefix(tok, "tok-")
@@ -83,24 +136,29 @@ grants:
 	}
 	srv, err := app.Build(context.Background(), cfg, app.Options{
 		AWSCredentials: credentials.NewStaticCredentialsProvider("root", "rootsecret", ""),
-		Limits:         &server.Limits{},
+		Limits:         limits,
 	})
 	if err != nil {
 		return err
 	}
 	h := srv.Handler()
-	rss0, heap0 := memNow()
+	m0 := memNow()
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, 1)
 	// 32 concurrent clients fill the caches, as the issue measures RSS.
+	// Each has its own address, as notebook servers do: behind one address
+	// 32 lookups at once would exceed its failed-login budget (30), which
+	// holds every lookup in flight until the hub answers.
 	const workers = 32
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			addr := fmt.Sprintf("10.0.0.%d:40000", w+1)
 			for i := w; i < n; i += workers {
 				req := httptest.NewRequest("GET", "/v1/credentials/scratch", nil)
+				req.RemoteAddr = addr
 				req.Header.Set("Authorization", "token tok-"+strconv.Itoa(i))
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
@@ -121,11 +179,14 @@ grants:
 	default:
 	}
 	elapsed := time.Since(start)
-	rss1, heap1 := memNow()
+	m1 := memNow()
 	// The caches live in srv; without this the collector could free them
 	// before they are measured.
 	runtime.KeepAlive(srv)
 	if path := os.Getenv("CREDSERVER_BENCH_HEAPPROFILE"); path != "" {
+		if limitsName != "off" {
+			path += "." + limitsName
+		}
 		f, err := os.Create(path)
 		if err != nil {
 			return err
@@ -135,25 +196,50 @@ grants:
 			return err
 		}
 	}
-	fmt.Printf("\n== memory: %d users' identities and credentials cached (%s to fill)\n", n, elapsed.Round(time.Millisecond))
-	fmt.Printf("  RSS        %6.1f MiB (before filling: %.1f MiB) (target ≤ 100 MiB)\n", mib(rss1), mib(rss0))
-	fmt.Printf("  live heap  %6.1f MiB (before: %.1f MiB) → %.0f bytes per cached user\n", mib(heap1), mib(heap0), float64(heap1-heap0)/float64(n))
+	perUser := func(after, before uint64) float64 { return (float64(after) - float64(before)) / float64(n) }
+	fmt.Printf("\n== memory: %d users' identities and credentials cached, rate limits %s (%s to fill)\n",
+		n, limitsName, elapsed.Round(time.Millisecond))
+	fmt.Printf("  live heap    %6.1f MiB (before: %5.1f MiB) → %5.0f bytes per cached user (HeapAlloc after GC; target ≤ 1,700)\n",
+		mib(m1.heapAlloc), mib(m0.heapAlloc), perUser(m1.heapAlloc, m0.heapAlloc))
+	fmt.Printf("  heap in use  %6.1f MiB (before: %5.1f MiB) → %5.0f bytes per cached user (HeapInuse: adds free slots in spans)\n",
+		mib(m1.heapInuse), mib(m0.heapInuse), perUser(m1.heapInuse, m0.heapInuse))
+	fmt.Printf("  RSS          %6.1f MiB (before: %5.1f MiB) → %5.0f bytes per cached user (after GC; target ≤ 3,500)\n",
+		mib(m1.rss), mib(m0.rss), perUser(m1.rss, m0.rss))
+	fmt.Printf("  peak RSS     %6.1f MiB                     → %5.0f bytes per cached user (VmHWM, while filling)\n",
+		mib(m1.peakRSS), perUser(m1.peakRSS, m0.rss))
 	return nil
 }
 
-func memNow() (rss, heap uint64) {
+// mem is one reading of the process's memory, taken after a collection.
+type mem struct {
+	// heapAlloc is the bytes of live heap objects; heapInuse adds the
+	// unused room in the spans that hold them.
+	heapAlloc, heapInuse uint64
+	// rss and peakRSS are the kernel's VmRSS and VmHWM.
+	rss, peakRSS uint64
+}
+
+func memNow() mem {
 	runtime.GC()
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	m := mem{heapAlloc: ms.HeapAlloc, heapInuse: ms.HeapInuse}
 	data, _ := os.ReadFile("/proc/self/status")
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			rss = kb << 10
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		switch k {
+		case "VmRSS":
+			m.rss = kb << 10
+		case "VmHWM":
+			m.peakRSS = kb << 10
 		}
 	}
-	return rss, ms.HeapInuse
+	return m
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
