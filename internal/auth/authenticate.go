@@ -42,12 +42,13 @@ func (h *Hub) AuthenticateCached(token string) (id Identity, ok bool, err error)
 
 // hit answers from the cache, if it can.
 func (h *Hub) hit(key tokenKey, token string) (Identity, bool, error) {
-	e, ok := h.cached(key)
+	now := h.clock()
+	e, ok := h.cachedAt(key, now)
 	if !ok {
 		return Identity{}, false, nil
 	}
 	h.hits.Add(1)
-	if e.refusal == nil && h.clock() >= e.expires-int64(h.ttl/refreshAheadFraction) {
+	if e.refusal == nil && now >= e.expires-int64(h.ttl/refreshAheadFraction) {
 		h.refresh(key, token)
 	}
 	id, err := h.result(e)
@@ -113,9 +114,12 @@ func (h *Hub) Stats() CacheStats {
 // cached returns the unexpired entry for key, if any. Expired entries are
 // left for the next lookup to overwrite: removing one here could race with a
 // fresh Add and throw that away.
-func (h *Hub) cached(key tokenKey) (cacheEntry, bool) {
+func (h *Hub) cached(key tokenKey) (cacheEntry, bool) { return h.cachedAt(key, h.clock()) }
+
+// cachedAt is cached at the h.clock reading now.
+func (h *Hub) cachedAt(key tokenKey, now int64) (cacheEntry, bool) {
 	e, ok := h.cache.Get(key)
-	if !ok || h.clock() >= e.expires {
+	if !ok || now >= e.expires {
 		return cacheEntry{}, false
 	}
 	return e, true
