@@ -63,6 +63,7 @@ func (s *Server) begin(next http.Handler) http.Handler { return s.instrument("",
 // instrument is begin for a handler whose route pattern is known in
 // advance (route), or read from chi afterwards ("").
 func (s *Server) instrument(route string, next http.Handler) http.Handler {
+	rm := s.metrics.forRoute(route) // nil for "" and without metrics
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rq := &request{parent: r.Context(), deadline: start.Add(s.timeout), prefix: s.reqPrefix, seq: s.reqSeq.Add(1), w: w}
@@ -88,7 +89,11 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 			}
 		}
 		status, elapsed := rq.Status(), time.Since(start)
-		s.metrics.observe(route, status, elapsed)
+		if rm != nil {
+			rm.observe(status, elapsed)
+		} else {
+			s.metrics.observe(route, status, elapsed)
+		}
 		if debug {
 			s.log.LogAttrs(rq, slog.LevelDebug, "request",
 				slog.String("request_id", rq.requestID()),
