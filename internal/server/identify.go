@@ -23,11 +23,13 @@ import (
 //   - A request without a token costs nothing: it never reaches the hub.
 //   - A token whose answer is cached (valid or refused) costs nothing: it
 //     is answered from the cache (auth.(*Hub).AuthenticateCached).
-//   - An unknown token needs a hub lookup. It takes one unit from its
-//     address's budget (Limits.AuthFailure*) and one from the global budget
-//     of failed lookups (Limits.FailedLookup*). Only a lookup the hub
-//     answers "invalid token" keeps them; any other outcome (a valid token
-//     above all) gives them back, so valid users are never charged.
+//   - An unknown token needs a hub lookup. While it is in flight it holds
+//     a claim on one unit of its address's budget (Limits.AuthFailure*)
+//     and of the global budget of failed lookups (Limits.FailedLookup*).
+//     Only a lookup the hub answers "invalid token" spends them, once
+//     answered; any other outcome (a valid token above all) spends
+//     nothing, so valid users are never charged (failBudget). An address
+//     may have addrOverdraw lookups in flight beyond its spare units.
 //   - A lookup beyond either budget is not refused outright: it may take
 //     the shared overflow lane, which lets overflowRate lookups per second
 //     through (waiting at most overflowWait for a slot). A valid token
@@ -48,6 +50,13 @@ const (
 	overflowBurst            = 1
 )
 
+// addrOverdraw is how many lookups from one address may be in flight
+// beyond its spare budget (while it has any): new users arriving together
+// through the hub's proxy are looked up at once, and a guesser's burst of
+// concurrent guesses costs the hub at most this many failures more, once,
+// before its debt shuts it out. The global budget is never overdrawn.
+const addrOverdraw = 64
+
 // cacher is implemented by authenticators that can answer from their cache
 // without an upstream call; ok is false when they hold no answer.
 type cacher interface {
@@ -56,47 +65,49 @@ type cacher interface {
 
 // loginLimiter holds the budgets above. A nil *loginLimiter limits nothing.
 type loginLimiter struct {
-	perAddr *keyedLimiter // never nil
-	global  *rate.Limiter // nil: no global budget
+	perAddr *failBudgets // never nil
+	global  *failBudget  // nil: no global budget
 	lane    *rate.Limiter
 }
 
 func newLoginLimiter(l Limits) *loginLimiter {
-	perAddr := newKeyedLimiter(l.AuthFailureRate, l.AuthFailureBurst)
-	if perAddr == nil {
+	if l.AuthFailureRate <= 0 {
 		return nil
 	}
-	ll := &loginLimiter{perAddr: perAddr, lane: rate.NewLimiter(overflowRate, overflowBurst)}
+	ll := &loginLimiter{
+		perAddr: newFailBudgets(l.AuthFailureRate, l.AuthFailureBurst, addrOverdraw),
+		lane:    rate.NewLimiter(overflowRate, overflowBurst),
+	}
 	if l.FailedLookupRate > 0 {
-		ll.global = rate.NewLimiter(l.FailedLookupRate, max(l.FailedLookupBurst, 1))
+		ll.global = newFailBudget(l.FailedLookupRate, l.FailedLookupBurst, 0)
 	}
 	return ll
 }
 
-// ticket is the budget a lookup took; refund gives it back.
-type ticket struct{ addr, global *rate.Reservation }
+// ticket is the claim a lookup holds on its budgets while it is in flight.
+type ticket struct{ addr, global *failBudget }
 
-func (t ticket) refund(now time.Time) {
-	t.addr.CancelAt(now)
+// settle ends the lookup's claim; only a failed lookup is charged.
+func (t ticket) settle(now time.Time, failed bool) {
+	t.addr.settle(now, failed)
 	if t.global != nil {
-		t.global.CancelAt(now)
+		t.global.settle(now, failed)
 	}
 }
 
-// admit takes one unit from client's budget and the global one. It reports
-// false, taking nothing, when either has none left now.
+// admit claims one unit of client's budget and of the global one. It
+// reports false, claiming nothing, when either has none to spare now.
 func (l *loginLimiter) admit(client string, now time.Time) (ticket, bool) {
-	t := ticket{addr: l.perAddr.limiter(client).ReserveN(now, 1)}
-	if !t.addr.OK() || t.addr.DelayFrom(now) > 0 {
-		t.addr.CancelAt(now)
+	t := ticket{addr: l.perAddr.get(client)}
+	if !t.addr.claim(now) {
 		return ticket{}, false
 	}
 	if l.global != nil {
-		t.global = l.global.ReserveN(now, 1)
-		if !t.global.OK() || t.global.DelayFrom(now) > 0 {
-			t.refund(now)
+		if !l.global.claim(now) {
+			t.addr.settle(now, false)
 			return ticket{}, false
 		}
+		t.global = l.global
 	}
 	return t, true
 }
@@ -178,9 +189,7 @@ func (s *Server) chargedLookup(ctx context.Context, client, tok string) (auth.Id
 	now := s.now()
 	if t, ok := s.logins.admit(client, now); ok {
 		id, err := s.auth.Authenticate(ctx, tok)
-		if !errors.Is(err, auth.ErrInvalidToken) {
-			t.refund(now)
-		}
+		t.settle(s.now(), errors.Is(err, auth.ErrInvalidToken))
 		return id, err
 	}
 	wait, ok := s.logins.overflow(now)

@@ -3,6 +3,7 @@ package server
 import (
 	"math"
 	"net/http"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -91,4 +92,74 @@ func tooManyRequests(msg string, wait time.Duration) *apiError {
 		secs = 1
 	}
 	return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Msg: msg, RetryAfter: secs}
+}
+
+// failBudget is a token bucket charged only for lookups that fail, after
+// they fail, so a lookup that succeeds leaves it exactly as it was.
+// (rate.Reservation.CancelAt cannot give that: it hands back less than it
+// took once later reservations exist, so concurrent valid lookups slowly
+// spent the budget.) A lookup in flight holds a claim on one unit, so
+// concurrent lookups cannot overdraw it; up to overdraw lookups more may
+// be in flight while at least one unit is left, so that a class of new
+// users arriving at once through one proxy address is not sent to the
+// overflow lane. What they overdraw, if they fail, is a debt the bucket's
+// rate repays before the address gets another lookup. Safe for concurrent
+// use.
+type failBudget struct {
+	mu       sync.Mutex
+	lim      *rate.Limiter
+	overdraw int
+	inflight int
+}
+
+func newFailBudget(r rate.Limit, burst, overdraw int) *failBudget {
+	return &failBudget{lim: rate.NewLimiter(r, max(burst, 1)), overdraw: overdraw}
+}
+
+// claim reserves one unit for a lookup about to start, if it may start.
+func (b *failBudget) claim(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	units := b.lim.TokensAt(now)
+	if units-float64(b.inflight) < 1 && (units < 1 || b.inflight >= b.overdraw) {
+		return false
+	}
+	b.inflight++
+	return true
+}
+
+// settle releases a claim, spending its unit if the lookup failed (into
+// debt when overdrawn).
+func (b *failBudget) settle(now time.Time, failed bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inflight--
+	if failed {
+		b.lim.ReserveN(now, 1)
+	}
+}
+
+// failBudgets is a failBudget per key (client address), bounded like
+// keyedLimiter. A budget dropped while a lookup holds a claim on it is
+// simply forgotten with the claim.
+type failBudgets struct {
+	rate            rate.Limit
+	burst, overdraw int
+	m               *lru.Cache[string, *failBudget]
+}
+
+func newFailBudgets(r rate.Limit, burst, overdraw int) *failBudgets {
+	m, _ := lru.New[string, *failBudget](maxLimiterKeys)
+	return &failBudgets{rate: r, burst: burst, overdraw: overdraw, m: m}
+}
+
+func (f *failBudgets) get(key string) *failBudget {
+	if b, ok := f.m.Get(key); ok {
+		return b
+	}
+	b := newFailBudget(f.rate, f.burst, f.overdraw)
+	if prev, ok, _ := f.m.PeekOrAdd(key, b); ok {
+		return prev
+	}
+	return b
 }
