@@ -40,12 +40,31 @@ var DefaultLimits = Limits{UserRate: 20, UserBurst: 2000, AuthFailureRate: 1, Au
 // are dropped (and start afresh if they come back).
 const maxLimiterKeys = 100_000
 
-// keyedLimiter is a token bucket per key. Safe for concurrent use.
+// keyedLimiter is a token bucket per key (the hub user). Safe for
+// concurrent use.
+//
+// It holds a bucket only while the bucket is not full: a full bucket is
+// exactly what a key without one starts with, so forgetting it changes no
+// answer. Every user who asked once would otherwise keep a limiter (about
+// 200 bytes with its table entry) as long as the process lives, the same
+// order as the user's cached credential around it; now only those who
+// asked within the last burst/rate seconds do. Full buckets are swept out
+// when the table has doubled since the last sweep, so a sweep costs O(1)
+// per key added.
 type keyedLimiter struct {
 	rate  rate.Limit
 	burst int
-	m     *lru.Cache[string, *rate.Limiter]
+
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+	// sweepAt is the table size at which the next insertion sweeps.
+	sweepAt int
+	// peak is the most keys the table has held since it was last made.
+	peak int
 }
+
+// minSweep is the table size below which no sweep runs.
+const minSweep = 1024
 
 func newKeyedLimiter(r rate.Limit, burst int) *keyedLimiter {
 	if r <= 0 {
@@ -54,19 +73,7 @@ func newKeyedLimiter(r rate.Limit, burst int) *keyedLimiter {
 	if burst < 1 {
 		burst = 1
 	}
-	m, _ := lru.New[string, *rate.Limiter](maxLimiterKeys)
-	return &keyedLimiter{rate: r, burst: burst, m: m}
-}
-
-func (k *keyedLimiter) limiter(key string) *rate.Limiter {
-	if l, ok := k.m.Get(key); ok {
-		return l
-	}
-	l := rate.NewLimiter(k.rate, k.burst)
-	if prev, ok, _ := k.m.PeekOrAdd(key, l); ok {
-		return prev
-	}
-	return l
+	return &keyedLimiter{rate: r, burst: burst, m: make(map[string]*rate.Limiter), sweepAt: minSweep}
 }
 
 // allow takes one token for key; when there is none it returns how long
@@ -75,11 +82,59 @@ func (k *keyedLimiter) allow(key string, now func() time.Time) (bool, time.Durat
 	if k == nil {
 		return true, 0
 	}
-	l := k.limiter(key)
-	if l.AllowN(now(), 1) {
+	t := now()
+	k.mu.Lock()
+	l := k.m[key]
+	if l == nil {
+		if len(k.m) >= k.sweepAt {
+			k.sweep(t)
+		}
+		l = rate.NewLimiter(k.rate, k.burst)
+		k.m[key] = l
+		k.peak = max(k.peak, len(k.m))
+	}
+	ok := l.AllowN(t, 1)
+	k.mu.Unlock()
+	if ok {
 		return true, 0
 	}
 	return false, k.wait()
+}
+
+// sweep drops the buckets that are full at now. Should more than half of
+// maxLimiterKeys keys still be spending, arbitrary ones are dropped too
+// (they start afresh, as an evicted key always did), so that the table
+// never holds more than maxLimiterKeys. A table
+// left with under a quarter of its peak is made anew, since a Go map never
+// gives back the room its deleted entries held. k.mu is held.
+func (k *keyedLimiter) sweep(now time.Time) {
+	full := float64(k.burst)
+	for key, l := range k.m {
+		if l.TokensAt(now) >= full {
+			delete(k.m, key)
+		}
+	}
+	for key := range k.m {
+		if len(k.m) <= maxLimiterKeys/2 {
+			break
+		}
+		delete(k.m, key)
+	}
+	if len(k.m) < k.peak/4 {
+		m := make(map[string]*rate.Limiter, len(k.m))
+		for key, l := range k.m {
+			m[key] = l
+		}
+		k.m, k.peak = m, len(m)
+	}
+	k.sweepAt = max(minSweep, 2*len(k.m))
+}
+
+// size is the number of buckets held, for tests.
+func (k *keyedLimiter) size() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.m)
 }
 
 func (k *keyedLimiter) wait() time.Duration {

@@ -34,8 +34,9 @@ func runSelf(args ...string) error {
 
 // memCaseEnv selects, in a child process, which case of the memory figure
 // it measures: "off" (rate limits off: the caches alone) or "default"
-// (server.DefaultLimits, as production runs: every cached user then also
-// has a rate limiter; the global failed-lookup bound excepted, see below). Unset: runMemory runs one child per case.
+// (server.DefaultLimits, as production runs: a user who asked within the
+// last burst/rate seconds also has a rate limiter). Unset: runMemory runs
+// one child per case.
 const memCaseEnv = "CREDSERVER_BENCH_MEMCASE"
 
 // memProfileRateEnv, set to a number, is runtime.MemProfileRate in the
@@ -71,13 +72,6 @@ func runMemory(n int) error {
 		lim = &server.Limits{}
 	case "default":
 		l := server.DefaultLimits
-		// The global bound of failed lookups is left off: 32 clients'
-		// concurrent first lookups drain it although every token is valid
-		// (a lookup gives its unit back with rate.Reservation.CancelAt,
-		// which returns less than one once later reservations were made),
-		// and the fill is refused after a few thousand users. It holds no
-		// state per user, so the figure is the same.
-		l.FailedLookupRate = 0
 		lim = &l
 	default:
 		return fmt.Errorf("%s=%q: want off or default", memCaseEnv, limits)
