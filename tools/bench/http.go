@@ -141,43 +141,65 @@ func startBare(body []byte) (string, func(), error) {
 }
 
 // coldPath times credential requests that miss the credential cache
-// interleaved with direct AssumeRole calls carrying the same session policy
-// to the same MinIO. Each cold request is a user whose identity the warm-up
+// interleaved with direct AssumeRole calls to the same MinIO carrying what
+// credserver's carry (the same session policy, session name and source
+// identity). Each cold request is a user whose identity the warm-up
 // cached asking read access, which no one has asked yet: the cache keeps
 // one credential per user, grant and access, so a new duration would not
-// miss.
+// miss. The two alternate in which goes first, since the second of a pair
+// finds MinIO (and the machine) warmer; what credserver adds is reported
+// both as the difference of the medians and as the median of the paired
+// differences.
 func coldPath(o options, s *stack.Stack, credURL string, names []string) error {
 	client := sts.New(sts.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(s.MinIO.Endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider(s.MinIO.RootUser, s.MinIO.RootPassword, ""),
 	})
 	n := min(o.cold, len(names))
-	var viaServer, direct []time.Duration
+	var viaServer, direct, added []time.Duration
 	for i := range n {
 		user := names[i]
 		doc, err := awssts.SessionPolicy("hub-scratch", []string{user + "/"}, policy.AccessRead)
 		if err != nil {
 			return err
 		}
-		start := time.Now()
-		if _, err := get(credURL+"?access=read", s.Tokens[user]); err != nil {
-			return fmt.Errorf("cold request: %w", err)
+		name := awssts.SessionName(user)
+		viaCredserver := func() error {
+			start := time.Now()
+			if _, err := get(credURL+"?access=read", s.Tokens[user]); err != nil {
+				return fmt.Errorf("cold request: %w", err)
+			}
+			viaServer = append(viaServer, time.Since(start))
+			return nil
 		}
-		viaServer = append(viaServer, time.Since(start))
-		start = time.Now()
-		if _, err := client.AssumeRole(context.Background(), &sts.AssumeRoleInput{
-			RoleArn: aws.String("arn:aws:iam::000000000000:role/hub-users"), RoleSessionName: aws.String(user),
-			DurationSeconds: aws.Int32(3600), Policy: aws.String(string(doc)),
-		}); err != nil {
-			return fmt.Errorf("direct AssumeRole: %w", err)
+		viaSTS := func() error {
+			start := time.Now()
+			if _, err := client.AssumeRole(context.Background(), &sts.AssumeRoleInput{
+				RoleArn: aws.String("arn:aws:iam::000000000000:role/hub-users"), RoleSessionName: aws.String(name),
+				SourceIdentity: aws.String(name), DurationSeconds: aws.Int32(3600), Policy: aws.String(string(doc)),
+			}); err != nil {
+				return fmt.Errorf("direct AssumeRole: %w", err)
+			}
+			direct = append(direct, time.Since(start))
+			return nil
 		}
-		direct = append(direct, time.Since(start))
+		first, second := viaCredserver, viaSTS
+		if i%2 == 1 {
+			first, second = viaSTS, viaCredserver
+		}
+		if err := first(); err != nil {
+			return err
+		}
+		if err := second(); err != nil {
+			return err
+		}
+		added = append(added, viaServer[i]-direct[i])
 	}
-	ps, pd := percentiles(viaServer), percentiles(direct)
-	fmt.Printf("\n== cold path: %d credential requests that each make an STS call, interleaved with direct AssumeRole calls\n", n)
+	ps, pd, pa := percentiles(viaServer), percentiles(direct), percentiles(added)
+	fmt.Printf("\n== cold path: %d credential requests that each make an STS call, each paired with a direct AssumeRole call (order alternating)\n", n)
 	fmt.Printf("  via credserver  p50 %-9s p90 %s\n", ps[0], ps[1])
 	fmt.Printf("  direct STS      p50 %-9s p90 %s\n", pd[0], pd[1])
-	fmt.Printf("  added by credserver at p50: %s (target ≤ 0.3ms)\n", ps[0]-pd[0])
+	fmt.Printf("  added by credserver at p50: %s; median of the paired differences: %s (target ≤ 0.3ms)\n", ps[0]-pd[0], pa[0])
 	return nil
 }
 
