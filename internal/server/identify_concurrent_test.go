@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/credserver/credserver/internal/auth"
+	"github.com/credserver/credserver/internal/testenv/fakegithub"
 )
 
 // slowAuth is a cachingAuth whose lookups take a while, so that lookups of
@@ -91,10 +92,10 @@ func TestConcurrentValidLookupsAreNotCharged(t *testing.T) {
 func TestConcurrentGuessesStayWithinBudget(t *testing.T) {
 	a := newCachingAuth()
 	a.fakeAuth["tok-erin"] = auth.Identity{Name: "erin"}
-	clk := &stepClock{t: time.Now()}
+	clk := fakegithub.NewClock(time.Now())
 	f := newFixture(t, slowAuth{a, 5 * time.Millisecond}, func(d *Deps) {
 		d.Limits = &Limits{AuthFailureRate: 1, AuthFailureBurst: 4}
-		d.Now = clk.now
+		d.Now = clk.Now
 	})
 	var wg sync.WaitGroup
 	codes := make([]int, 200)
@@ -121,12 +122,12 @@ func TestConcurrentGuessesStayWithinBudget(t *testing.T) {
 		t.Errorf("401 answers = %d, want the whole budget (4) used", n401)
 	}
 	spent := a.lookups.Load()
-	clk.advance(5 * time.Second) // five units back; the debt is larger
+	clk.Advance(5 * time.Second) // five units back; the debt is larger
 	for i := range 2 {
 		if code := f.from(shared, fmt.Sprintf("later-%d", i)); code != 429 {
 			t.Errorf("guess %d after overdrawing = %d, want 429", i, code)
 		}
-		clk.advance(overflowWait + time.Second) // the lane is free again
+		clk.Advance(overflowWait + time.Second) // the lane is free again
 	}
 	if n := a.lookups.Load() - spent; n > 2 {
 		t.Errorf("guesses in debt reaching the hub = %d, want at most the lane's 2", n)
@@ -134,22 +135,4 @@ func TestConcurrentGuessesStayWithinBudget(t *testing.T) {
 	if code := f.from(shared, "tok-erin"); code != 200 {
 		t.Errorf("new valid user at the indebted address = %d, want 200", code)
 	}
-}
-
-// stepClock is a clock that moves only when told.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stepClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
