@@ -13,14 +13,23 @@ import (
 )
 
 // slowAuth is a cachingAuth whose lookups take a while, so that lookups of
-// different tokens overlap as they do at a real hub.
+// different tokens overlap as they do at a real hub. With a gate, every
+// lookup also waits until the gate is closed, so that a test decides how
+// many are in flight together whatever the scheduler does.
 type slowAuth struct {
 	*cachingAuth
 	delay time.Duration
+	gate  chan struct{} // nil: no gate
+	// waiting counts the lookups that reached the gate.
+	waiting *atomic.Int64
 }
 
 func (s slowAuth) Authenticate(ctx context.Context, tok string) (auth.Identity, error) {
 	if _, ok, _ := s.AuthenticateCached(tok); !ok {
+		if s.gate != nil {
+			s.waiting.Add(1)
+			<-s.gate
+		}
 		time.Sleep(s.delay)
 	}
 	return s.cachingAuth.Authenticate(ctx, tok)
@@ -38,7 +47,7 @@ func TestConcurrentValidLookupsAreNotCharged(t *testing.T) {
 	for i := range users {
 		a.fakeAuth[fmt.Sprintf("tok-u%d", i)] = auth.Identity{Name: fmt.Sprintf("u%d", i)}
 	}
-	f := newFixture(t, slowAuth{a, time.Millisecond}, func(d *Deps) {
+	f := newFixture(t, slowAuth{cachingAuth: a, delay: time.Millisecond}, func(d *Deps) {
 		d.Limits = &Limits{AuthFailureRate: 0.01, AuthFailureBurst: 3, FailedLookupRate: 0.01, FailedLookupBurst: 40}
 	})
 	var next, refused atomic.Int64
@@ -93,7 +102,8 @@ func TestConcurrentGuessesStayWithinBudget(t *testing.T) {
 	a := newCachingAuth()
 	a.fakeAuth["tok-erin"] = auth.Identity{Name: "erin"}
 	clk := fakegithub.NewClock(time.Now())
-	f := newFixture(t, slowAuth{a, 5 * time.Millisecond}, func(d *Deps) {
+	slow := slowAuth{cachingAuth: a, delay: 5 * time.Millisecond, gate: make(chan struct{}), waiting: new(atomic.Int64)}
+	f := newFixture(t, slow, func(d *Deps) {
 		d.Limits = &Limits{AuthFailureRate: 1, AuthFailureBurst: 4}
 		d.Now = clk.Now
 	})
@@ -102,6 +112,13 @@ func TestConcurrentGuessesStayWithinBudget(t *testing.T) {
 	for i := range codes {
 		wg.Go(func() { codes[i] = f.from(shared, fmt.Sprintf("flood-%d", i)) })
 	}
+	// The hub answers once as many guesses as the budget lets through are
+	// in flight together (or after 5 s, should fewer get through: the
+	// bound below still holds then, and the debt checks would fail).
+	for deadline := time.Now().Add(5 * time.Second); slow.waiting.Load() < 4+addrOverdraw && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	close(slow.gate)
 	wg.Wait()
 	n401 := 0
 	for i, c := range codes {
