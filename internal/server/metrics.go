@@ -35,6 +35,9 @@ type Metrics struct {
 	durationBy *observers
 	issuedBy   *counters
 	byTokenBy  *counters
+	// hubIssued is byTokenBy's child for a hub token's issued
+	// credential, most requests' outcome.
+	hubIssued hotCounter
 }
 
 // NewMetrics registers the metrics, plus the Go and process collectors, on
@@ -77,6 +80,7 @@ func NewMetrics() *Metrics {
 	}, []string{"kind", "result"})
 	m.requestsBy, m.durationBy = newCounters(m.requests, 2), newObservers(m.duration)
 	m.issuedBy, m.byTokenBy = newCounters(m.issued, 3), newCounters(m.byToken, 2)
+	m.hubIssued = hotCounter{c: m.byTokenBy, l: labels{"hub", "issued"}}
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.auditErrs, m.byToken} {
 		f(c)
 	}
@@ -186,6 +190,10 @@ func (m *Metrics) credential(provider, grant, result string) {
 // tokenKind counts one audited credential outcome by token kind.
 func (m *Metrics) tokenKind(kind, result string) {
 	if m == nil {
+		return
+	}
+	if kind == "hub" && result == "issued" {
+		m.hubIssued.inc()
 		return
 	}
 	m.byTokenBy.with(labels{kind, result}).Inc()
