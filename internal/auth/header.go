@@ -16,7 +16,9 @@ const maxTokenLen = 512
 // is ignored, because URLs end up in logs. Several Authorization headers are
 // ambiguous and rejected. Errors match [ErrNoToken].
 func TokenFromRequest(r *http.Request) (string, error) {
-	vs := r.Header.Values("Authorization")
+	// The key is canonical already: index the map without
+	// canonicalising it again (what Header.Values does).
+	vs := r.Header["Authorization"]
 	switch len(vs) {
 	case 0:
 		return "", fmt.Errorf("%w: missing Authorization header", ErrNoToken)
