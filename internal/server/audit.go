@@ -46,7 +46,7 @@ type auditTime time.Time
 func (t auditTime) IsZero() bool { return time.Time(t).IsZero() }
 
 // MarshalJSON writes the quoted RFC 3339 form.
-func (t auditTime) MarshalJSON() ([]byte, error) { return t.appendJSON(nil), nil }
+func (t auditTime) MarshalJSON() ([]byte, error) { return t.appendJSON(nil, nil), nil }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (t *auditTime) UnmarshalJSON(b []byte) error {
@@ -58,9 +58,11 @@ func (t *auditTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (t auditTime) appendJSON(b []byte) []byte {
+// appendJSON appends the quoted RFC 3339 form; st (which may be nil)
+// remembers the text of the second last written.
+func (t auditTime) appendJSON(b []byte, st *secondText) []byte {
 	b = append(b, '"')
-	b = time.Time(t).UTC().AppendFormat(b, time.RFC3339)
+	b = appendRFC3339(b, time.Time(t), false, st)
 	return append(b, '"')
 }
 
@@ -76,8 +78,9 @@ type auditor struct {
 	w   io.Writer
 	now func() time.Time
 
-	mu  sync.Mutex
-	buf []byte // the line being written; guarded by mu
+	mu    sync.Mutex
+	buf   []byte    // the line being written; guarded by mu
+	times lineTimes // guarded by mu
 }
 
 func newAuditor(w io.Writer, now func() time.Time) *auditor {
@@ -100,16 +103,13 @@ func (a *auditor) write(rq *request, r *http.Request, ev auditEvent) error {
 	if id := auditCaller(rq.callerRec(), ev.Event); id != "" {
 		ev.TokenID = id
 	}
-	if err := a.commit(ev.appendLine); err != nil {
+	if err := a.commit(func(b []byte) []byte { return append(ev.appendJSON(b, &a.times), '\n') }); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }
 
-// appendLine appends ev's line, newline included.
-func (ev *auditEvent) appendLine(b []byte) []byte { return append(ev.appendJSON(b), '\n') }
-
-// commit encodes a line (add appends it) and writes it.
+// commit encodes a line (add appends it, with mu held) and writes it.
 func (a *auditor) commit(add func([]byte) []byte) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -15,6 +15,7 @@ var auditStrings = []string{"", "alice", `quo"te`, `back\slash`, "tab\tnew\nline
 func TestAuditJSONMatchesEncodingJSON(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	pick := func() string { return auditStrings[rnd.IntN(len(auditStrings))] }
+	var lt lineTimes
 	for i := range 2000 {
 		ev := auditEvent{
 			Time:  time.Date(2026, 11, 24, 5, 43, rnd.IntN(60), rnd.IntN(1e9), time.UTC),
@@ -26,7 +27,7 @@ func TestAuditJSONMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := ev.appendJSON(nil); string(got) != string(want) {
+		if got := ev.appendJSON(nil, &lt); string(got) != string(want) {
 			t.Fatalf("event %+v:\n got %s\nwant %s", ev, got, want)
 		}
 	}
@@ -58,7 +59,7 @@ func TestAuditJSONRequestIDParts(t *testing.T) {
 	at := time.Date(2026, 12, 2, 7, 0, 0, 0, time.UTC)
 	parts := auditEvent{Time: at, Event: "issued", requestPrefix: "k3x9a2bq-", requestSeq: 42}
 	whole := auditEvent{Time: at, Event: "issued", RequestID: "k3x9a2bq-42"}
-	if got, want := parts.appendJSON(nil), whole.appendJSON(nil); string(got) != string(want) {
+	if got, want := parts.appendJSON(nil, nil), whole.appendJSON(nil, nil); string(got) != string(want) {
 		t.Fatalf("got %s\nwant %s", got, want)
 	}
 }
