@@ -17,7 +17,8 @@ import (
 // grant whose location does not depend on the user (no {user} or
 // {group}) and that has no condition, it does not allocate; a {user}
 // location costs two allocations (the location string, of which bucket
-// and prefix are substrings, and the Prefixes slice).
+// and prefix are substrings, and the Prefixes slice) when the user's
+// location is not remembered (see locatedMemo), none when it is.
 func (p *Policy) Decide(u User, r Request) (Decision, error) {
 	v := p.Check(u, r)
 	if !v.Allowed() {
@@ -48,7 +49,8 @@ func (g *grant) resolve(u User, v Verdict) Decision {
 		dec.Bucket = g.bucket.parts[0]
 		return dec
 	case !g.prefix.hasGroup:
-		dec.Location, dec.Bucket, dec.Prefixes = g.locate(u.Name)
+		l := g.located.location(g, u.Name)
+		dec.Location, dec.Bucket, dec.Prefixes = l.loc, l.bucket, l.prefixes
 		return dec
 	}
 	useg := ""
@@ -77,10 +79,10 @@ func (g *grant) containerSegment(name string) string {
 }
 
 // locate builds "scheme://bucket/prefix" for a grant without {group} in
-// one allocation and returns it with its bucket, a substring of it, and
-// Prefixes: the grant's own when the prefix is static, else one new
+// one allocation besides the located, with its bucket, a substring of it,
+// and Prefixes: the grant's own when the prefix is static, else one
 // element, also a substring.
-func (g *grant) locate(name string) (loc, bucket string, prefixes []string) {
+func (g *grant) locate(name string) *located {
 	useg, cseg := "", g.containerSegment(name)
 	if g.prefix.hasUser {
 		useg = UserSegment(name)
@@ -93,13 +95,14 @@ func (g *grant) locate(name string) (loc, bucket string, prefixes []string) {
 	g.bucket.write(&b, cseg, "")
 	b.WriteByte('/')
 	g.prefix.write(&b, useg, "")
-	loc = b.String()
+	loc := b.String()
 	start := len(g.scheme) + len("://")
-	prefixes = g.fixed
-	if prefixes == nil {
-		prefixes = []string{loc[start+bl+1:]}
+	l := &located{name: name, loc: loc, bucket: loc[start : start+bl], prefixes: g.fixed}
+	if l.prefixes == nil {
+		l.prefix[0] = loc[start+bl+1:]
+		l.prefixes = l.prefix[:]
 	}
-	return loc, loc[start : start+bl], prefixes
+	return l
 }
 
 func fmtDuration(d time.Duration) string { return config.Duration(d).String() }

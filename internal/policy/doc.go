@@ -32,7 +32,9 @@
 // condition, then the bounds. It returns a [Verdict] naming the rule
 // that decided and allocates nothing unless the grant has a condition.
 // [Policy.Decide] adds the location: nothing more for a fixed prefix,
-// one string and one slice for {user}. [Policy.Grants] (whoami) tries
+// and for {user} nothing more either once the grant remembers the
+// user's location (a bounded memo, locatedMemo); building it costs two
+// allocations. [Policy.Grants] (whoami) tries
 // only the grants indexed under the user's name and groups (exactly or
 // by a "lit*" prefix) and those with other patterns.
 //

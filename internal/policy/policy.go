@@ -135,6 +135,9 @@ type grant struct {
 	create   bool
 	fixed    []string // Prefixes when prefix has no variable
 	location string   // Location when nothing is templated
+	// located remembers users' locations when they depend on the user
+	// name alone; nil otherwise.
+	located  *locatedMemo
 	github   *GitHubScope
 	overlaps []string // grants declared to meet this one, sorted
 }
@@ -215,6 +218,9 @@ func compileGrant(cg *config.Grant, prov config.Provider) (*grant, error) {
 			if g.bucket.static() {
 				g.location = g.scheme + "://" + bucket + "/" + cg.Prefix
 			}
+		}
+		if g.location == "" && !g.prefix.hasGroup {
+			g.located = newLocatedMemo()
 		}
 	case config.TypeGitHub:
 		// Copies: the Policy must not change if the caller reuses cfg.
