@@ -38,6 +38,18 @@ type Metrics struct {
 	// hubIssued is byTokenBy's child for a hub token's issued
 	// credential, most requests' outcome.
 	hubIssued hotCounter
+	// issuedByGrant finds issuedBy's child for an issued credential by
+	// the grant's name alone: one string to hash rather than three.
+	issuedByGrant *children[string, *grantIssued]
+}
+
+// grantIssued holds the issued counter of one grant name, made for the
+// provider type the grant had when it was first counted.
+type grantIssued struct{ p atomic.Pointer[typedCounter] }
+
+type typedCounter struct {
+	typ string
+	c   prometheus.Counter
 }
 
 // NewMetrics registers the metrics, plus the Go and process collectors, on
@@ -81,6 +93,7 @@ func NewMetrics() *Metrics {
 	m.requestsBy, m.durationBy = newCounters(m.requests, 2), newObservers(m.duration)
 	m.issuedBy, m.byTokenBy = newCounters(m.issued, 3), newCounters(m.byToken, 2)
 	m.hubIssued = hotCounter{c: m.byTokenBy, l: labels{"hub", "issued"}}
+	m.issuedByGrant = newChildren(func(string) *grantIssued { return new(grantIssued) })
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.auditErrs, m.byToken} {
 		f(c)
 	}
@@ -185,6 +198,23 @@ func (m *Metrics) credential(provider, grant, result string) {
 		return
 	}
 	m.issuedBy.with(labels{provider, grant, result}).Inc()
+}
+
+// credentialIssued is credential(provider, grant, "issued"), the common
+// outcome.
+func (m *Metrics) credentialIssued(provider, grant string) {
+	if m == nil {
+		return
+	}
+	g := m.issuedByGrant.with(grant)
+	c := g.p.Load()
+	if c == nil || c.typ != provider {
+		// First issued, or the grant has another provider type since a
+		// reload.
+		c = &typedCounter{typ: provider, c: m.issuedBy.with(labels{provider, grant, "issued"})}
+		g.p.Store(c)
+	}
+	c.c.Inc()
 }
 
 // tokenKind counts one audited credential outcome by token kind.

@@ -173,3 +173,21 @@ func TestCredentialErrorLogHasRequestID(t *testing.T) {
 		t.Errorf("no error log line:\n%s", f.logs.String())
 	}
 }
+
+// An issued credential is counted under the provider type its grant has
+// now, also when a reload gave the grant another one.
+func TestCredentialIssuedFollowsProviderType(t *testing.T) {
+	m := NewMetrics()
+	m.credentialIssued("aws", "data")
+	m.credentialIssued("aws", "data")
+	m.credentialIssued("gcs", "data")
+	m.credentialIssued("aws", "other")
+	for _, tt := range []struct {
+		provider, grant string
+		want            float64
+	}{{"aws", "data", 2}, {"gcs", "data", 1}, {"aws", "other", 1}} {
+		if got := testutil.ToFloat64(m.issued.WithLabelValues(tt.provider, tt.grant, "issued")); got != tt.want {
+			t.Errorf("%s/%s: %v issued, want %v", tt.provider, tt.grant, got, tt.want)
+		}
+	}
+}

@@ -66,7 +66,7 @@ func (s *Server) record(rq *request, r *http.Request, o *outcome) error {
 		ev.ExpiresAt = auditTime(o.cred.Expires)
 		ev.AccessKeyID, ev.CacheHit = o.cred.KeyID, o.hit
 		s.metrics.credentialCache(o.hit)
-		s.metrics.credential(d.Type, d.Grant, "issued")
+		s.metrics.credentialIssued(d.Type, d.Grant)
 	case o.decided:
 		ev.Event = "failed"
 		ev.Code = ae.Code
