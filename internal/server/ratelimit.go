@@ -36,8 +36,8 @@ type Limits struct {
 var DefaultLimits = Limits{UserRate: 20, UserBurst: 2000, AuthFailureRate: 1, AuthFailureBurst: 30,
 	FailedLookupRate: 20, FailedLookupBurst: 600}
 
-// maxLimiterKeys bounds each limiter table; the least recently seen keys
-// are dropped (and start afresh if they come back).
+// maxLimiterKeys bounds each limiter table. A key dropped to keep within
+// it starts afresh if it comes back.
 const maxLimiterKeys = 100_000
 
 // keyedLimiter is a token bucket per key (the hub user). Safe for
@@ -104,9 +104,9 @@ func (k *keyedLimiter) allow(key string, now func() time.Time) (bool, time.Durat
 // sweep drops the buckets that are full at now. Should more than half of
 // maxLimiterKeys keys still be spending, arbitrary ones are dropped too
 // (they start afresh, as an evicted key always did), so that the table
-// never holds more than maxLimiterKeys. A table
-// left with under a quarter of its peak is made anew, since a Go map never
-// gives back the room its deleted entries held. k.mu is held.
+// never holds more than maxLimiterKeys. A table left with under a quarter
+// of its peak is made anew, since a Go map never gives back the room its
+// deleted entries held. k.mu is held.
 func (k *keyedLimiter) sweep(now time.Time) {
 	full := float64(k.burst)
 	for key, l := range k.m {
