@@ -194,9 +194,9 @@ func (b *failBudget) settle(now time.Time, failed bool) {
 	}
 }
 
-// failBudgets is a failBudget per key (client address), bounded like
-// keyedLimiter. A budget dropped while a lookup holds a claim on it is
-// simply forgotten with the claim.
+// failBudgets is a failBudget per key (client address), the least
+// recently seen dropped past maxLimiterKeys. A budget dropped while a
+// lookup holds a claim on it is simply forgotten with the claim.
 type failBudgets struct {
 	rate            rate.Limit
 	burst, overdraw int
