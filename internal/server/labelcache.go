@@ -59,22 +59,3 @@ type observers = children[string, prometheus.Observer]
 func newObservers(vec *prometheus.HistogramVec) *observers {
 	return newChildren(func(label string) prometheus.Observer { return vec.WithLabelValues(label) })
 }
-
-// hotCounter is the child of a counters for label values fixed in advance,
-// found on its first use (so no series appears before) and then kept, not
-// looked up by its labels again.
-type hotCounter struct {
-	c *counters
-	l labels
-	p atomic.Pointer[prometheus.Counter]
-}
-
-func (h *hotCounter) inc() {
-	p := h.p.Load()
-	if p == nil {
-		c := h.c.with(h.l)
-		p = &c
-		h.p.Store(p)
-	}
-	(*p).Inc()
-}

@@ -35,9 +35,6 @@ type Metrics struct {
 	durationBy *observers
 	issuedBy   *counters
 	byTokenBy  *counters
-	// hubIssued is byTokenBy's child for a hub token's issued
-	// credential, most requests' outcome.
-	hubIssued hotCounter
 	// issuedByGrant finds issuedBy's child for an issued credential by
 	// the grant's name alone: one string to hash rather than three.
 	issuedByGrant *children[string, *grantIssued]
@@ -92,7 +89,6 @@ func NewMetrics() *Metrics {
 	}, []string{"kind", "result"})
 	m.requestsBy, m.durationBy = newCounters(m.requests, 2), newObservers(m.duration)
 	m.issuedBy, m.byTokenBy = newCounters(m.issued, 3), newCounters(m.byToken, 2)
-	m.hubIssued = hotCounter{c: m.byTokenBy, l: labels{"hub", "issued"}}
 	m.issuedByGrant = newChildren(func(string) *grantIssued { return new(grantIssued) })
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.issued, m.cache, m.upstream, m.reloads, m.rateLimit, m.auditErrs, m.byToken} {
 		f(c)
@@ -220,10 +216,6 @@ func (m *Metrics) credentialIssued(provider, grant string) {
 // tokenKind counts one audited credential outcome by token kind.
 func (m *Metrics) tokenKind(kind, result string) {
 	if m == nil {
-		return
-	}
-	if kind == "hub" && result == "issued" {
-		m.hubIssued.inc()
 		return
 	}
 	m.byTokenBy.with(labels{kind, result}).Inc()

@@ -141,9 +141,7 @@ grants:
 	var wg sync.WaitGroup
 	errs := make(chan error, 1)
 	// 32 concurrent clients fill the caches, as the issue measures RSS.
-	// Each has its own address, as notebook servers do: behind one address
-	// 32 lookups at once would exceed its failed-login budget (30), which
-	// holds every lookup in flight until the hub answers.
+	// Each has its own address, as notebook servers do.
 	const workers = 32
 	for w := range workers {
 		wg.Add(1)
